@@ -1,0 +1,9 @@
+export type {
+  AuthorizationRequest,
+  Authorizer,
+  CredentialResolver,
+  Principal,
+  ResolvedCredential,
+} from './principal.js';
+export { authenticateRequest, type AuthenticateOptions } from './authenticate.js';
+export { accessDeniedMessage } from './access-denied.js';

@@ -1,0 +1,48 @@
+/**
+ * The authenticated caller, as every service sees it. Services receive a Principal from the
+ * edge and never look at how it was authenticated.
+ */
+export interface Principal {
+  /** CloudTrail's userIdentity.type. */
+  type: 'IAMUser' | 'AssumedRole';
+  accountId: string;
+  /** `arn:aws:iam::ACCT:user/NAME` or `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`. */
+  arn: string;
+  /** `AIDA…` for users; `AROA…:SESSION` for role sessions. */
+  principalId: string;
+  /** The access key the request was signed with. */
+  accessKeyId: string;
+  /** IAM user name, for users. */
+  userName?: string;
+}
+
+/** What an access key resolves to: its secret (to verify the signature) and its principal. */
+export interface ResolvedCredential {
+  secretAccessKey: string;
+  principal: Principal;
+}
+
+/**
+ * Finds the secret and principal of an access key id. Returns null for a key that does not
+ * exist or is not active; implementations may throw an AwsError (e.g. ExpiredToken) when the
+ * key exists but cannot be used.
+ */
+export interface CredentialResolver {
+  resolve(
+    accessKeyId: string,
+    securityToken: string | undefined,
+  ): Promise<ResolvedCredential | null>;
+}
+
+/** An action on a resource, as the policy engine will judge it. */
+export interface AuthorizationRequest {
+  /** `service:Action`, e.g. `iam:CreateUser`. */
+  action: string;
+  /** The resource ARN, or `*`. */
+  resource: string;
+}
+
+/** Decides whether a principal may perform an action; throws AccessDenied when not. */
+export interface Authorizer {
+  authorize(principal: Principal, request: AuthorizationRequest): Promise<void>;
+}

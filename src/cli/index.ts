@@ -1,0 +1,34 @@
+/**
+ * The `latchkey` command. Each subcommand lives in its own module; this file only wires them
+ * into commander and turns failures into exit codes.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerAccountCommands } from './account.js';
+import { registerEnvCommand } from './env.js';
+import { registerServerCommands } from './server.js';
+
+/** Builds the command tree (exported for tests and help text). */
+export function buildCli(): Command {
+  const program = new Command('latchkey')
+    .description(
+      'A self-hosted workload identity plane for Kubernetes: IAM, STS, IRSA, EKS Pod Identity and an IAM-enforcing S3 store.',
+    )
+    .showHelpAfterError()
+    .exitOverride();
+  registerServerCommands(program);
+  registerEnvCommand(program);
+  registerAccountCommands(program);
+  return program;
+}
+
+/** Runs the CLI with `argv` (as process.argv) and returns the exit code. */
+export async function runCli(argv: string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    console.error(`latchkey: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}

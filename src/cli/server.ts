@@ -1,0 +1,64 @@
+import type { Command } from 'commander';
+import { profileExports } from '../profiles/index.js';
+import { startServer, type RunningServer } from '../server/index.js';
+import { DEFAULT_DATA_DIR, parsePort } from './options.js';
+
+interface ServerFlags {
+  host: string;
+  port: number;
+  dataDir: string;
+  databaseUrl?: string;
+  region: string;
+}
+
+/** `latchkey server` and `latchkey up`. */
+export function registerServerCommands(program: Command): void {
+  program
+    .command('server')
+    .description('Run the Latchkey server: one AWS-compatible endpoint for IAM, STS, EKS and S3.')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on', parsePort, 4599)
+    .option(
+      '--data-dir <dir>',
+      'data directory (SQLite store, keys, AWS CLI profile)',
+      DEFAULT_DATA_DIR,
+    )
+    .option('--database-url <url>', 'use PostgreSQL (postgres://…) instead of embedded SQLite')
+    .option('--region <region>', 'region written into the AWS CLI profile', 'us-east-1')
+    .action(async (flags: ServerFlags) => {
+      const server = await startServer(flags);
+      await untilSignal(server);
+    });
+
+  program
+    .command('up')
+    .description(
+      'Run everything on this machine for local use: the server on 127.0.0.1:4599, data in ./.latchkey.',
+    )
+    .option('--port <port>', 'port to listen on', parsePort, 4599)
+    .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(async (flags: { port: number; dataDir: string }) => {
+      const server = await startServer({
+        host: '127.0.0.1',
+        port: flags.port,
+        dataDir: flags.dataDir,
+      });
+      console.log(`\nLatchkey is up at ${server.url}. To use it with the AWS CLI and SDKs:\n`);
+      console.log(profileExports(flags.dataDir));
+      console.log('\nthen, for example:  aws sts get-caller-identity\n');
+      await untilSignal(server);
+    });
+}
+
+/** Keeps the process serving until SIGINT or SIGTERM, then closes cleanly. */
+function untilSignal(server: RunningServer): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      void server.close().then(resolve, resolve);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

@@ -1,0 +1,17 @@
+export {
+  AccessKeyDirectory,
+  ACCESS_KEYS_PER_USER,
+  type AccessKeyMetadata,
+  type NewAccessKey,
+} from './access-keys.js';
+export { ADMINISTRATOR_ACCESS_ARN, createAdministratorAuthorizer } from './admin-authorizer.js';
+export { newAccessKeyId, newSecretAccessKey, newUniqueId } from './ids.js';
+export { createIamQueryService, IAM_NAMESPACE, type IamDeps } from './query-api.js';
+export { UserDirectory, userArn, type IamUser, type Page } from './users.js';
+export {
+  ADMIN_USER_NAME,
+  createAccount,
+  DEFAULT_ACCOUNT_ID,
+  listAccounts,
+  validateAccountId,
+} from './accounts.js';

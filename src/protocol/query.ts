@@ -1,0 +1,155 @@
+/**
+ * The AWS Query protocol (IAM, STS): form-encoded parameters in, XML out. This module is the
+ * one place that turns results and {@link AwsError}s into Query XML.
+ */
+import { XMLBuilder } from 'fast-xml-parser';
+import type { Principal } from '../auth/index.js';
+import { AwsError } from '../errors/index.js';
+
+/** A value a Query result may hold. Arrays render as `<member>` lists, Dates as ISO-8601. */
+export type XmlValue = string | number | boolean | Date | XmlObject | XmlValue[] | undefined;
+/** An XML element's children by name, in document order. */
+export interface XmlObject {
+  [name: string]: XmlValue;
+}
+
+const builder = new XMLBuilder({ ignoreAttributes: false, suppressEmptyNode: false });
+
+/** Request parameters of a Query call, with AWS's list and map encodings. */
+export class QueryParams {
+  readonly #params: URLSearchParams;
+
+  constructor(params: URLSearchParams) {
+    this.#params = params;
+  }
+
+  /** Parses a form-encoded body merged over the URL's query string (the body wins). */
+  static parse(queryString: string, body: string): QueryParams {
+    const params = new URLSearchParams(queryString);
+    for (const [k, v] of new URLSearchParams(body)) params.set(k, v);
+    return new QueryParams(params);
+  }
+
+  /** The operation name. */
+  get action(): string | undefined {
+    return this.#params.get('Action') ?? undefined;
+  }
+
+  /** A scalar parameter, or undefined when absent. */
+  get(name: string): string | undefined {
+    return this.#params.get(name) ?? undefined;
+  }
+
+  /** A required scalar parameter; missing → ValidationError as AWS words it. */
+  require(name: string): string {
+    const value = this.get(name);
+    if (value === undefined) {
+      throw new AwsError(
+        'ValidationError',
+        `1 validation error detected: Value null at '${lowerFirst(name)}' failed to satisfy constraint: Member must not be null`,
+      );
+    }
+    return value;
+  }
+
+  /** A list parameter encoded as `Name.member.1`, `Name.member.2`, …, in index order. */
+  list(name: string): string[] {
+    return this.#indexed(`${name}.member.`).map(([, v]) => v);
+  }
+
+  /** A list of structures: `Name.member.N.Field` → one object per N. */
+  structList(name: string): Record<string, string>[] {
+    const prefix = `${name}.member.`;
+    const byIndex = new Map<number, Record<string, string>>();
+    for (const [key, value] of this.#params) {
+      if (!key.startsWith(prefix)) continue;
+      const rest = key.slice(prefix.length);
+      const dot = rest.indexOf('.');
+      const index = Number(rest.slice(0, dot));
+      if (dot < 0 || !Number.isInteger(index)) continue;
+      const entry = byIndex.get(index) ?? {};
+      entry[rest.slice(dot + 1)] = value;
+      byIndex.set(index, entry);
+    }
+    return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+  }
+
+  #indexed(prefix: string): [number, string][] {
+    const out: [number, string][] = [];
+    for (const [key, value] of this.#params) {
+      if (!key.startsWith(prefix)) continue;
+      const index = Number(key.slice(prefix.length));
+      if (Number.isInteger(index)) out.push([index, value]);
+    }
+    return out.sort((a, b) => a[0] - b[0]);
+  }
+}
+
+/** Renders a successful Query response: `<ActionResponse><ActionResult>…`. */
+export function renderQueryResult(
+  action: string,
+  namespace: string,
+  result: XmlObject | undefined,
+  requestId: string,
+): string {
+  const body: XmlObject = {};
+  if (result !== undefined) body[`${action}Result`] = result;
+  body.ResponseMetadata = { RequestId: requestId };
+  return render({ [`${action}Response`]: body }, namespace);
+}
+
+/** Renders AWS's Query `ErrorResponse` for an error. */
+export function renderQueryError(err: AwsError, namespace: string, requestId: string): string {
+  return render(
+    {
+      ErrorResponse: {
+        Error: { Type: err.faultType, Code: err.code, Message: err.message },
+        RequestId: requestId,
+      },
+    },
+    namespace,
+  );
+}
+
+function render(root: XmlObject, namespace: string): string {
+  const [name, value] = Object.entries(root)[0] as [string, XmlObject];
+  const tree = { [name]: { '@_xmlns': namespace, ...(toBuilderTree(value) as object) } };
+  return builder.build(tree) as string;
+}
+
+function toBuilderTree(value: XmlValue): unknown {
+  // AWS writes timestamps to the second: 2024-01-02T03:04:05Z.
+  if (value instanceof Date) return value.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  if (Array.isArray(value)) return { member: value.map(toBuilderTree) };
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toBuilderTree(v);
+    return out;
+  }
+  return value;
+}
+
+function lowerFirst(s: string): string {
+  return s.charAt(0).toLowerCase() + s.slice(1);
+}
+
+/** What a Query handler is given: the parameters and the authenticated caller. */
+export interface QueryCall {
+  params: QueryParams;
+  principal: Principal;
+  requestId: string;
+  /** The caller's address, for aws:SourceIp and the audit trail. */
+  sourceIp: string;
+}
+
+/** One Query operation: returns the `…Result` element's children (or nothing). */
+export type QueryHandler = (call: QueryCall) => Promise<XmlObject | undefined>;
+
+/** A service speaking the Query protocol (IAM, STS), as the edge server routes to it. */
+export interface QueryService {
+  /** The SigV4 signing name, e.g. `iam`. */
+  signingName: string;
+  /** The XML namespace of its responses. */
+  namespace: string;
+  actions: Readonly<Record<string, QueryHandler>>;
+}

@@ -1,0 +1,2 @@
+export { loadMasterKey, MASTER_KEY_BYTES } from './master-key.js';
+export { openSecret, sealSecret } from './sealed-secret.js';

@@ -1,0 +1,110 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { authenticateRequest, type CredentialResolver } from '../auth/index.js';
+import { AwsError, toAwsError } from '../errors/index.js';
+import {
+  QueryParams,
+  renderQueryError,
+  renderQueryResult,
+  type QueryService,
+} from '../protocol/index.js';
+import { parseSignatureV4, type SigV4Request } from '../sigv4/index.js';
+
+/** IAM and STS accept up to 5 minutes of clock skew. */
+const QUERY_MAX_SKEW_SECONDS = 300;
+
+/** An HTTP answer, independent of the HTTP framework. */
+export interface HttpAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** Routes Query-protocol calls (IAM, STS) to their services by the signing scope. */
+export class QueryDispatcher {
+  readonly #bySigningName: Map<string, QueryService>;
+  readonly #fallback: QueryService;
+
+  constructor(
+    services: QueryService[],
+    private readonly resolver: CredentialResolver,
+    private readonly onInternalError: (err: unknown) => void,
+  ) {
+    this.#bySigningName = new Map(services.map((s) => [s.signingName, s]));
+    const sts = this.#bySigningName.get('sts');
+    if (sts === undefined) throw new Error('the STS service is required');
+    this.#fallback = sts;
+  }
+
+  /**
+   * Authenticates and runs one Query call. Errors come back as AWS's `ErrorResponse` in the
+   * namespace of the service the request was meant for.
+   */
+  async dispatch(req: SigV4Request, body: Buffer, sourceIp: string): Promise<HttpAnswer> {
+    const requestId = randomUUID();
+    let service = this.#fallback;
+    try {
+      const signature = parseSignatureV4(req);
+      if (signature !== null) service = this.#bySigningName.get(signature.service) ?? service;
+      const params = QueryParams.parse(req.query, body.toString('utf8'));
+      const action = params.action;
+      if (signature === null) {
+        throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token');
+      }
+      if (!this.#bySigningName.has(signature.service)) {
+        throw new AwsError(
+          'SignatureDoesNotMatch',
+          `Credential should be scoped to correct service: '${service.signingName}'. `,
+        );
+      }
+      const authenticated = await authenticateRequest(req, this.resolver, {
+        maxSkewSeconds: QUERY_MAX_SKEW_SECONDS,
+        payloadHash: createHash('sha256').update(body).digest('hex'),
+      });
+      if (authenticated === null) throw new Error('unreachable: signature vanished');
+      if (action === undefined) throw new AwsError('MissingAction', 'Missing Action');
+      const handler = Object.hasOwn(service.actions, action) ? service.actions[action] : undefined;
+      if (handler === undefined) {
+        throw new AwsError(
+          'InvalidAction',
+          `Could not find operation ${action} for version ${versionOf(service)}`,
+        );
+      }
+      const result = await handler({
+        params,
+        principal: authenticated.principal,
+        requestId,
+        sourceIp,
+      });
+      return xml(200, renderQueryResult(action, service.namespace, result, requestId), requestId);
+    } catch (err) {
+      const error = toAwsError(err);
+      if (error !== err) this.onInternalError(err);
+      return xml(error.status, renderQueryError(error, service.namespace, requestId), requestId);
+    }
+  }
+
+  /** Answers a Query request refused before dispatch (e.g. its body is too large). */
+  reject(req: SigV4Request, error: AwsError): HttpAnswer {
+    const requestId = randomUUID();
+    let service = this.#fallback;
+    try {
+      const signature = parseSignatureV4(req);
+      if (signature !== null) service = this.#bySigningName.get(signature.service) ?? service;
+    } catch {
+      // A malformed signature: answer in the fallback service's namespace.
+    }
+    return xml(error.status, renderQueryError(error, service.namespace, requestId), requestId);
+  }
+}
+
+function versionOf(service: QueryService): string {
+  return /\/doc\/([\d-]+)\/$/.exec(service.namespace)?.[1] ?? '';
+}
+
+function xml(status: number, body: string, requestId: string): HttpAnswer {
+  return {
+    status,
+    headers: { 'content-type': 'text/xml', 'x-amzn-requestid': requestId },
+    body,
+  };
+}

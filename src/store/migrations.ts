@@ -1,0 +1,53 @@
+/**
+ * Schema migrations, in order. They use only types both engines share (text, integer) so
+ * one list serves SQLite and PostgreSQL. Never edit a migration that has shipped: add one.
+ */
+import type { Kysely, Migration } from 'kysely';
+
+export const migrations: Record<string, Migration> = {
+  '0001_foundation': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('accounts')
+        .addColumn('account_id', 'text', (c) => c.primaryKey())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('iam_users')
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.account_id'))
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('name_key', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull().unique())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('iam_users_pk', ['account_id', 'name_key'])
+        .execute();
+      await db.schema
+        .createTable('access_keys')
+        .addColumn('access_key_id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('user_name', 'text', (c) => c.notNull())
+        .addColumn('secret_sealed', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('access_keys_by_user')
+        .on('access_keys')
+        .columns(['account_id', 'user_name'])
+        .execute();
+      await db.schema
+        .createTable('user_policy_attachments')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('user_name_key', 'text', (c) => c.notNull())
+        .addColumn('policy_arn', 'text', (c) => c.notNull())
+        .addColumn('attached_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_policy_attachments_pk', [
+          'account_id',
+          'user_name_key',
+          'policy_arn',
+        ])
+        .execute();
+    },
+  },
+};

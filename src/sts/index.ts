@@ -1,0 +1,1 @@
+export { createStsQueryService, STS_NAMESPACE } from './query-api.js';
