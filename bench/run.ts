@@ -4,7 +4,9 @@
  */
 import { formatLines, type Benchmark } from './report.js';
 
-const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {};
+const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {
+  'get-caller-identity': () => import('./get-caller-identity.js'),
+};
 
 const wanted = process.argv.slice(2);
 for (const [name, load] of Object.entries(benchmarks)) {

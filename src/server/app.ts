@@ -50,8 +50,9 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
+  // Per-request lines are debug: the audit trail is the record of calls.
   app.addHook('onResponse', async (request, reply) => {
-    log.info(
+    log.debug(
       {
         method: request.method,
         path: request.url.split('?', 1)[0],

@@ -42,7 +42,7 @@ export interface RunningServer {
  * const server = await startServer({ host: '127.0.0.1', port: 4599, dataDir: '.latchkey' });
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const logger = options.logger ?? pino({ level: 'info' });
+  const logger = options.logger ?? pino({ level: process.env.LATCHKEY_LOG_LEVEL ?? 'info' });
   const region = options.region ?? 'us-east-1';
   const masterKey = loadMasterKey(options.dataDir);
   const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl });
