@@ -50,4 +50,36 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0002_clusters_oidc': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('eks_clusters')
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.account_id'))
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('issuer_id', 'text', (c) => c.notNull().unique())
+        .addColumn('issuer_url', 'text', (c) => c.notNull())
+        .addColumn('role_arn', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('vpc_config', 'text', (c) => c.notNull())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('eks_clusters_pk', ['account_id', 'name'])
+        .execute();
+      await db.schema
+        .createTable('oidc_signing_keys')
+        .addColumn('kid', 'text', (c) => c.primaryKey())
+        .addColumn('issuer_id', 'text', (c) => c.notNull())
+        .addColumn('alg', 'text', (c) => c.notNull())
+        .addColumn('private_jwk_sealed', 'text', (c) => c.notNull())
+        .addColumn('public_jwk', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('retire_after', 'text')
+        .execute();
+      await db.schema
+        .createIndex('oidc_signing_keys_by_issuer')
+        .on('oidc_signing_keys')
+        .columns(['issuer_id', 'created_at'])
+        .execute();
+    },
+  },
 };

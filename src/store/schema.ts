@@ -41,4 +41,34 @@ export interface Database {
   iam_users: IamUserTable;
   access_keys: AccessKeyTable;
   user_policy_attachments: UserPolicyAttachmentTable;
+  eks_clusters: EksClusterTable;
+  oidc_signing_keys: OidcSigningKeyTable;
+}
+
+export interface EksClusterTable {
+  account_id: string;
+  name: string;
+  /** 32 upper-case hex characters: the last segment of the issuer URL, as EKS's `id/…`. */
+  issuer_id: string;
+  issuer_url: string;
+  role_arn: string;
+  version: string;
+  /** JSON of resourcesVpcConfig as given. */
+  vpc_config: string;
+  /** JSON object of tags. */
+  tags: string;
+  created_at: string;
+}
+
+export interface OidcSigningKeyTable {
+  kid: string;
+  issuer_id: string;
+  alg: 'RS256' | 'ES256';
+  /** The private JWK, sealed with the master key (context: the kid). */
+  private_jwk_sealed: string;
+  /** The public JWK as published. */
+  public_jwk: string;
+  created_at: string;
+  /** Null while the key signs; set at rotation to when it leaves the JWKS. */
+  retire_after: string | null;
 }
