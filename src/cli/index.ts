@@ -4,8 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './account.js';
+import { registerClusterCommands } from './cluster.js';
 import { registerEnvCommand } from './env.js';
 import { registerServerCommands } from './server.js';
+import { registerTokenCommand } from './token.js';
 
 /** Builds the command tree (exported for tests and help text). */
 export function buildCli(): Command {
@@ -18,6 +20,8 @@ export function buildCli(): Command {
   registerServerCommands(program);
   registerEnvCommand(program);
   registerAccountCommands(program);
+  registerClusterCommands(program);
+  registerTokenCommand(program);
   return program;
 }
 

@@ -9,6 +9,7 @@ interface ServerFlags {
   dataDir: string;
   databaseUrl?: string;
   region: string;
+  publicUrl?: string;
 }
 
 /** `latchkey server` and `latchkey up`. */
@@ -24,7 +25,8 @@ export function registerServerCommands(program: Command): void {
       DEFAULT_DATA_DIR,
     )
     .option('--database-url <url>', 'use PostgreSQL (postgres://…) instead of embedded SQLite')
-    .option('--region <region>', 'region written into the AWS CLI profile', 'us-east-1')
+    .option('--region <region>', 'region of ARNs and of the AWS CLI profile', 'us-east-1')
+    .option('--public-url <url>', 'URL clients reach this server at (OIDC issuers live below it)')
     .action(async (flags: ServerFlags) => {
       const server = await startServer(flags);
       await untilSignal(server);

@@ -2,20 +2,18 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { Profile } from '../profiles/index.js';
 
-/**
- * Calls one of Latchkey's own JSON endpoints, signed with SigV4 by a profile's key, the way
- * the AWS SDKs sign their calls.
- */
-export async function signedJsonRequest(
+/** Signs and sends a request the way the AWS SDKs do. */
+async function signedFetch(
   profile: Profile,
-  method: 'GET' | 'POST' | 'DELETE',
+  service: string,
+  method: string,
   path: string,
-  body?: unknown,
-): Promise<{ status: number; json: Record<string, unknown> }> {
+  contentType: string,
+  payload: string,
+): Promise<Response> {
   const url = new URL(path, profile.endpointUrl);
-  const payload = body === undefined ? '' : JSON.stringify(body);
   const signer = new SignatureV4({
-    service: 'latchkey',
+    service,
     region: profile.region,
     sha256: Sha256,
     credentials: { accessKeyId: profile.accessKeyId, secretAccessKey: profile.secretAccessKey },
@@ -26,15 +24,44 @@ export async function signedJsonRequest(
     hostname: url.hostname,
     ...(url.port ? { port: Number(url.port) } : {}),
     path: url.pathname,
-    query: {},
-    headers: { host: url.host, 'content-type': 'application/json' },
+    query: Object.fromEntries(url.searchParams),
+    headers: { host: url.host, 'content-type': contentType },
     body: payload,
   });
-  const response = await fetch(url, {
+  return fetch(url.toString(), {
     method,
     headers: signed.headers,
     ...(payload === '' ? {} : { body: payload }),
   });
+}
+
+/** Sends a signed Query-protocol (form-encoded) POST and returns the status and XML text. */
+export async function signedFormRequest(
+  profile: Profile,
+  service: string,
+  form: string,
+): Promise<{ status: number; text: string }> {
+  const response = await signedFetch(
+    profile,
+    service,
+    'POST',
+    '/',
+    'application/x-www-form-urlencoded; charset=utf-8',
+    form,
+  );
+  return { status: response.status, text: await response.text() };
+}
+
+/** Calls a REST-JSON operation (EKS, Latchkey's API), signed with SigV4 by a profile's key. */
+export async function signedJsonRequest(
+  profile: Profile,
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  body?: unknown,
+  service = 'latchkey',
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const payload = body === undefined ? '' : JSON.stringify(body);
+  const response = await signedFetch(profile, service, method, path, 'application/json', payload);
   const text = await response.text();
   let json: Record<string, unknown> = {};
   try {

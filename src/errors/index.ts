@@ -34,6 +34,18 @@ export const AWS_ERROR_STATUS = {
   DeleteConflict: 409,
   MalformedPolicyDocument: 400,
   InvalidInput: 400,
+  // EKS and EKS Auth (REST-JSON)
+  InvalidParameterException: 400,
+  InvalidRequestException: 400,
+  ResourceInUseException: 409,
+  ResourceNotFoundException: 404,
+  ResourceLimitExceededException: 400,
+  ClientException: 400,
+  ServerException: 500,
+  AccessDeniedException: 403,
+  InvalidTokenException: 400,
+  ExpiredTokenException: 400,
+  ThrottlingException: 429,
   // Transport
   RequestEntityTooLarge: 413,
   NotFound: 404,

@@ -8,4 +8,13 @@ export {
   type XmlObject,
   type XmlValue,
 } from './query.js';
-export { renderJsonError } from './rest-json.js';
+export {
+  hasPath,
+  matchRoute,
+  parseJsonBody,
+  renderJsonError,
+  type RestCall,
+  type RestRoute,
+  type RestService,
+  type RouteMatch,
+} from './rest-json.js';

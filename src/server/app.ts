@@ -1,24 +1,22 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
-import { authenticateRequest, type CredentialResolver } from '../auth/index.js';
-import { AwsError, toAwsError } from '../errors/index.js';
-import { renderJsonError, type QueryService } from '../protocol/index.js';
-import type { SigV4Request } from '../sigv4/index.js';
+import type { CredentialResolver } from '../auth/index.js';
+import { toAwsError } from '../errors/index.js';
+import { renderJsonError, type QueryService, type RestService } from '../protocol/index.js';
+import { parseSignatureV4, type SigV4Request } from '../sigv4/index.js';
 import { readBody } from './body.js';
 import { QueryDispatcher, type HttpAnswer } from './query-dispatch.js';
+import { RestDispatcher } from './rest-dispatch.js';
 
-/** Largest Query-protocol body accepted (IAM policy documents and web identity tokens fit). */
-export const QUERY_BODY_LIMIT = 1024 * 1024;
+/** Largest Query or REST-JSON body accepted (policy documents and web identity tokens fit). */
+export const API_BODY_LIMIT = 1024 * 1024;
 
-/** Latchkey's own JSON API operations, served under `/_latchkey/api/`. */
-export interface LatchkeyApi {
-  /** `POST /_latchkey/api/accounts` {accountId}: creates an account (instance admins only). */
-  createAccount(
-    caller: { accountId: string; arn: string; userName?: string | undefined },
-    accountId: string,
-  ): Promise<{ accountId: string; accessKeyId: string; secretAccessKey: string }>;
+/** The documents of one of Latchkey's OIDC issuers. */
+export interface IssuerDocuments {
+  discovery: Record<string, unknown>;
+  jwks: { keys: unknown[] };
 }
 
 /** Everything the edge routes to. */
@@ -26,12 +24,15 @@ export interface AppDeps {
   logger: Logger;
   resolver: CredentialResolver;
   queryServices: QueryService[];
-  api: LatchkeyApi;
+  restServices: RestService[];
+  /** The documents of the issuer with this id, or undefined when there is none. */
+  issuer(issuerId: string): Promise<IssuerDocuments | undefined>;
 }
 
 /**
- * Builds the one HTTP endpoint: Latchkey's own paths under `/_latchkey/`, Query-protocol
- * calls (IAM, STS) by their form body or `Action` parameter; everything else is S3's.
+ * Builds the one HTTP endpoint: Latchkey's own paths under `/_latchkey/` (health, OIDC
+ * issuers), Query calls (IAM, STS) by their form body or `Action` parameter, REST-JSON calls
+ * (EKS, Latchkey's API) by their signing name; everything else is S3's.
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
@@ -42,11 +43,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     genReqId: () => randomUUID(),
   });
   const log = deps.logger;
-  const query = new QueryDispatcher(deps.queryServices, deps.resolver, (err) =>
-    log.error({ err }, 'internal error'),
-  );
+  const onInternalError = (err: unknown) => log.error({ err }, 'internal error');
+  const query = new QueryDispatcher(deps.queryServices, deps.resolver, onInternalError);
+  const rest = new RestDispatcher(deps.restServices, deps.resolver, onInternalError);
 
-  // Bodies are read by each protocol as it needs them (buffered for Query, streamed for S3).
+  // Bodies are read by each protocol as it needs them (buffered for APIs, streamed for S3).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
 
@@ -65,39 +66,43 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.get('/_latchkey/healthz', async () => ({ status: 'ok' }));
 
-  app.post('/_latchkey/api/accounts', async (request, reply) => {
-    const requestId = request.id;
-    try {
-      const body = await readBody(request.raw, 64 * 1024);
-      const authenticated = await authenticateRequest(toSigV4Request(request.raw), deps.resolver, {
-        maxSkewSeconds: 300,
-        payloadHash: createHash('sha256').update(body).digest('hex'),
-      });
-      if (authenticated === null) {
-        throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token');
-      }
-      const input = parseJsonObject(body);
-      const accountId = typeof input.accountId === 'string' ? input.accountId : '';
-      const created = await deps.api.createAccount(authenticated.principal, accountId);
-      return reply.code(201).header('x-amzn-requestid', requestId).send(created);
-    } catch (err) {
-      const error = toAwsError(err);
-      if (error !== err) log.error({ err }, 'internal error');
-      return send(reply, renderJsonError(error, requestId));
-    }
-  });
+  // OIDC discovery and JWKS of each cluster's issuer: public, cacheable, as EKS serves them.
+  const issuerRoute = async (id: string, reply: FastifyReply, pick: (d: IssuerDocuments) => unknown) => {
+    const docs = /^[0-9A-F]{32}$/.test(id) ? await deps.issuer(id) : undefined;
+    if (docs === undefined) return reply.code(404).send({ message: 'Not Found' });
+    return reply.header('cache-control', 'public, max-age=300').send(pick(docs));
+  };
+  app.get<{ Params: { id: string } }>(
+    '/_latchkey/oidc/id/:id/.well-known/openid-configuration',
+    (request, reply) => issuerRoute(request.params.id, reply, (d) => d.discovery),
+  );
+  app.get<{ Params: { id: string } }>('/_latchkey/oidc/id/:id/keys', (request, reply) =>
+    issuerRoute(request.params.id, reply, (d) => d.jwks),
+  );
 
   app.all('/*', async (request, reply) => {
     const raw = request.raw;
-    if (isQueryRequest(raw)) {
-      const sigv4Request = toSigV4Request(raw);
+    const sigv4Request = toSigV4Request(raw);
+    const restService = rest.serviceFor(signingNameOf(sigv4Request));
+    if (isQueryRequest(raw) || restService !== undefined) {
       let body: Buffer;
       try {
-        body = await readBody(raw, QUERY_BODY_LIMIT);
+        body = await readBody(raw, API_BODY_LIMIT);
       } catch (err) {
-        return send(reply, query.reject(sigv4Request, toAwsError(err)));
+        const error = toAwsError(err);
+        return send(
+          reply,
+          restService === undefined
+            ? query.reject(sigv4Request, error)
+            : renderJsonError(error, request.id),
+        );
       }
-      return send(reply, await query.dispatch(sigv4Request, body, request.ip));
+      return send(
+        reply,
+        restService === undefined
+          ? await query.dispatch(sigv4Request, body, request.ip)
+          : await rest.dispatch(restService, sigv4Request, body, request.ip),
+      );
     }
     // S3 lands here once the object store is built.
     return send(reply, {
@@ -110,6 +115,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   return app;
+}
+
+/** The SigV4 signing name of a request, when it carries a well-formed signature. */
+function signingNameOf(req: SigV4Request): string | undefined {
+  try {
+    return parseSignatureV4(req)?.service;
+  } catch {
+    return undefined;
+  }
 }
 
 /** A Query call: a form-encoded POST, or any request to `/` with an `Action` parameter. */
@@ -133,18 +147,6 @@ export function toSigV4Request(req: IncomingMessage): SigV4Request {
     query: q < 0 ? '' : url.slice(q + 1),
     headers: req.headers,
   };
-}
-
-function parseJsonObject(body: Buffer): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(body.toString('utf8'));
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
-      return value as Record<string, unknown>;
-    }
-  } catch {
-    // fall through to the error below
-  }
-  throw new AwsError('ValidationError', 'The request body must be a JSON object.');
 }
 
 function send(reply: FastifyReply, answer: HttpAnswer): FastifyReply {

@@ -1,8 +1,2 @@
-export {
-  buildApp,
-  QUERY_BODY_LIMIT,
-  toSigV4Request,
-  type AppDeps,
-  type LatchkeyApi,
-} from './app.js';
+export { API_BODY_LIMIT, buildApp, toSigV4Request, type AppDeps, type IssuerDocuments } from './app.js';
 export { startServer, type RunningServer, type ServerOptions } from './start.js';

@@ -1,8 +1,7 @@
 import { pino, type Logger } from 'pino';
-import { AwsError } from '../errors/index.js';
+import { ClusterDirectory, createEksRestService } from '../eks/index.js';
 import {
   AccessKeyDirectory,
-  ADMINISTRATOR_ACCESS_ARN,
   createAccount,
   createAdministratorAuthorizer,
   createIamQueryService,
@@ -10,11 +9,13 @@ import {
   listAccounts,
   UserDirectory,
 } from '../iam/index.js';
+import { discoveryDocument, IssuerKeys, jwksDocument } from '../oidc/index.js';
 import { profileName, updateEndpoint, writeProfile } from '../profiles/index.js';
 import { loadMasterKey } from '../secrets/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createStsQueryService } from '../sts/index.js';
-import { buildApp, type LatchkeyApi } from './app.js';
+import { buildApp } from './app.js';
+import { createLatchkeyApi } from './latchkey-api.js';
 
 /** How to run a server. */
 export interface ServerOptions {
@@ -23,6 +24,8 @@ export interface ServerOptions {
   dataDir: string;
   databaseUrl?: string | undefined;
   region?: string | undefined;
+  /** The URL clients and issuers' relying parties reach this server at (default: its listening URL). */
+  publicUrl?: string | undefined;
   logger?: Logger | undefined;
 }
 
@@ -35,8 +38,8 @@ export interface RunningServer {
 }
 
 /**
- * Starts Latchkey: opens the store (running migrations), creates the first account and its
- * AWS CLI profile on a data directory's first start, and listens.
+ * Starts Latchkey: opens the store (running migrations), creates the first account on a data
+ * directory's first start, listens, and writes the AWS CLI profile.
  *
  * @example
  * const server = await startServer({ host: '127.0.0.1', port: 4599, dataDir: '.latchkey' });
@@ -47,26 +50,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const masterKey = loadMasterKey(options.dataDir);
   const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl });
   try {
+    let publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
     const users = new UserDirectory(store.db);
     const accessKeys = new AccessKeyDirectory(store.db, masterKey);
     const authorizer = createAdministratorAuthorizer(users);
-
-    const api: LatchkeyApi = {
-      async createAccount(caller, accountId) {
-        const admins = caller.userName
-          ? await users.attachedPolicyArns(caller.accountId, caller.userName)
-          : [];
-        if (caller.accountId !== DEFAULT_ACCOUNT_ID || !admins.includes(ADMINISTRATOR_ACCESS_ARN)) {
-          throw new AwsError(
-            'AccessDenied',
-            `User: ${caller.arn} is not authorized to create accounts: only administrators of account ${DEFAULT_ACCOUNT_ID} may`,
-          );
-        }
-        const key = await createAccount(store.db, masterKey, accountId);
-        logger.info({ accountId }, 'account created');
-        return { accountId, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
-      },
-    };
+    const issuerKeys = new IssuerKeys(store.db, masterKey);
+    const clusters = new ClusterDirectory(store.db, issuerKeys, region, () => publicUrl);
 
     // The first account exists before the first request can arrive.
     const firstKey =
@@ -77,16 +66,32 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const app = buildApp({
       logger,
       resolver: accessKeys,
-      queryServices: [
-        createIamQueryService({ users, accessKeys, authorizer }),
-        createStsQueryService(),
+      queryServices: [createIamQueryService({ users, accessKeys, authorizer }), createStsQueryService()],
+      restServices: [
+        createEksRestService({ clusters, authorizer, region }),
+        createLatchkeyApi({
+          db: store.db,
+          masterKey,
+          users,
+          clusters,
+          issuerKeys,
+          authorizer,
+          onAccountCreated: (accountId) => logger.info({ accountId }, 'account created'),
+        }),
       ],
-      api,
+      async issuer(issuerId) {
+        const cluster = await clusters.findByIssuerId(issuerId);
+        if (cluster === undefined) return undefined;
+        const keys = await issuerKeys.publishedKeys(issuerId);
+        const algorithms = [...new Set(keys.map((k) => k.alg ?? 'RS256'))];
+        return { discovery: discoveryDocument(cluster.issuerUrl, algorithms), jwks: jwksDocument(keys) };
+      },
     });
     await app.listen({ host: options.host, port: options.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : options.port;
     const url = `http://${clientHost(options.host)}:${port}`;
+    if (publicUrl === '') publicUrl = url;
 
     if (firstKey !== undefined) {
       writeProfile(options.dataDir, {
@@ -96,10 +101,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         accessKeyId: firstKey.accessKeyId,
         secretAccessKey: firstKey.secretAccessKey,
       });
-      logger.info(
-        { accountId: DEFAULT_ACCOUNT_ID },
-        'first start: account and admin profile created',
-      );
+      logger.info({ accountId: DEFAULT_ACCOUNT_ID }, 'first start: account and admin profile created');
     } else {
       updateEndpoint(options.dataDir, url);
     }

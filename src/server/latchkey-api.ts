@@ -1,0 +1,117 @@
+/**
+ * Latchkey's own REST-JSON API under `/_latchkey/api/` (signing name `latchkey`), for
+ * operations AWS has no API for, such as creating an account.
+ */
+import type { Kysely } from 'kysely';
+import type { Authorizer } from '../auth/index.js';
+import type { ClusterDirectory } from '../eks/index.js';
+import { AwsError } from '../errors/index.js';
+import {
+  ADMINISTRATOR_ACCESS_ARN,
+  createAccount,
+  DEFAULT_ACCOUNT_ID,
+  type UserDirectory,
+} from '../iam/index.js';
+import {
+  MAX_TOKEN_SECONDS,
+  MIN_TOKEN_SECONDS,
+  mintServiceAccountToken,
+  type IssuerKeys,
+} from '../oidc/index.js';
+import type { RestService } from '../protocol/index.js';
+import type { Database } from '../store/index.js';
+
+/** Builds the Latchkey API service. */
+export function createLatchkeyApi(deps: {
+  db: Kysely<Database>;
+  masterKey: Buffer;
+  users: UserDirectory;
+  clusters: ClusterDirectory;
+  issuerKeys: IssuerKeys;
+  authorizer: Authorizer;
+  onAccountCreated: (accountId: string) => void;
+}): RestService {
+  return {
+    signingName: 'latchkey',
+    routes: [
+      {
+        method: 'POST',
+        path: '/_latchkey/api/accounts',
+        operation: 'CreateAccount',
+        async handler({ principal, body }) {
+          // Accounts are the instance's business: only admins of the first account may add one.
+          const policies =
+            principal.userName === undefined
+              ? []
+              : await deps.users.attachedPolicyArns(principal.accountId, principal.userName);
+          if (principal.accountId !== DEFAULT_ACCOUNT_ID || !policies.includes(ADMINISTRATOR_ACCESS_ARN)) {
+            throw new AwsError(
+              'AccessDenied',
+              `User: ${principal.arn} is not authorized to create accounts: only administrators of account ${DEFAULT_ACCOUNT_ID} may`,
+            );
+          }
+          const accountId = typeof body.accountId === 'string' ? body.accountId : '';
+          const key = await createAccount(deps.db, deps.masterKey, accountId);
+          deps.onAccountCreated(accountId);
+          return { accountId, accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/_latchkey/api/clusters/{name}/service-account-token',
+        operation: 'CreateServiceAccountToken',
+        async handler({ principal, params, body }) {
+          const cluster = await deps.clusters.get(principal.accountId, params.name ?? '');
+          const input = readTokenRequest(body);
+          await deps.authorizer.authorize(principal, {
+            action: 'latchkey:CreateServiceAccountToken',
+            resource: cluster.arn,
+          });
+          const token = await mintServiceAccountToken(await deps.issuerKeys.signingKey(cluster.issuerId), {
+            issuerUrl: cluster.issuerUrl,
+            ...input,
+          });
+          return { token, issuer: cluster.issuerUrl };
+        },
+      },
+    ],
+  };
+}
+
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Validates a token request as the Kubernetes TokenRequest API would. */
+function readTokenRequest(body: Readonly<Record<string, unknown>>) {
+  const str = (field: string): string | undefined => {
+    const v = body[field];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') throw new AwsError('InvalidParameterException', `${field} must be a string.`);
+    return v;
+  };
+  const namespace = str('namespace') ?? '';
+  const serviceAccount = str('serviceAccount') ?? '';
+  for (const [field, value] of [['namespace', namespace], ['serviceAccount', serviceAccount]]) {
+    if (!K8S_NAME.test(value ?? '')) {
+      throw new AwsError('InvalidParameterException', `${field} '${value}' is not a valid Kubernetes name.`);
+    }
+  }
+  const audience = str('audience') ?? 'sts.amazonaws.com';
+  const seconds = body.expirationSeconds ?? 86_400;
+  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < MIN_TOKEN_SECONDS || seconds > MAX_TOKEN_SECONDS) {
+    throw new AwsError(
+      'InvalidParameterException',
+      `expirationSeconds must be an integer from ${MIN_TOKEN_SECONDS} to ${MAX_TOKEN_SECONDS}.`,
+    );
+  }
+  const podName = str('podName');
+  if (podName !== undefined && !K8S_NAME.test(podName)) {
+    throw new AwsError('InvalidParameterException', `podName '${podName}' is not a valid Kubernetes name.`);
+  }
+  return {
+    namespace,
+    serviceAccount,
+    audiences: [audience],
+    expirationSeconds: seconds,
+    ...(podName === undefined ? {} : { pod: { name: podName } }),
+  };
+}
