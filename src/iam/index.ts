@@ -15,3 +15,10 @@ export {
   listAccounts,
   validateAccountId,
 } from './accounts.js';
+export { parseProviderUrl } from './oidc-provider-api.js';
+export {
+  oidcProviderArn,
+  OidcProviderDirectory,
+  parseOidcProviderArn,
+  type OidcProvider,
+} from './oidc-providers.js';

@@ -6,6 +6,7 @@ import type { Authorizer } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
 import type { QueryCall, QueryService, XmlObject } from '../protocol/index.js';
 import type { AccessKeyDirectory, AccessKeyMetadata } from './access-keys.js';
+import { oidcProviderActions, type OidcProviderApiDeps } from './oidc-provider-api.js';
 import { userArn, type IamUser, type UserDirectory } from './users.js';
 import {
   validateIamName,
@@ -17,7 +18,7 @@ import {
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 
 /** What the IAM API works on. */
-export interface IamDeps {
+export interface IamDeps extends OidcProviderApiDeps {
   users: UserDirectory;
   accessKeys: AccessKeyDirectory;
   authorizer: Authorizer;
@@ -54,6 +55,8 @@ export function createIamQueryService(deps: IamDeps): QueryService {
     signingName: 'iam',
     namespace: IAM_NAMESPACE,
     actions: {
+      ...oidcProviderActions(deps),
+
       async CreateUser(call) {
         const userName = validateIamName('userName', call.params.require('UserName'));
         const path = validateIamPath('path', call.params.get('Path') ?? '/');

@@ -145,7 +145,8 @@ export function toSigV4Request(req: IncomingMessage): SigV4Request {
     method: req.method ?? 'GET',
     path: q < 0 ? url : url.slice(0, q),
     query: q < 0 ? '' : url.slice(q + 1),
-    headers: req.headers,
+    // Distinct values: a repeated header is signed as its values joined by ',', not ', '.
+    headers: req.headersDistinct,
   };
 }
 

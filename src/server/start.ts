@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { ClusterDirectory, createEksRestService } from '../eks/index.js';
+import { ClusterDirectory, createEksRestService, ISSUER_PATH_PREFIX } from '../eks/index.js';
 import {
   AccessKeyDirectory,
   createAccount,
@@ -7,6 +7,7 @@ import {
   createIamQueryService,
   DEFAULT_ACCOUNT_ID,
   listAccounts,
+  OidcProviderDirectory,
   UserDirectory,
 } from '../iam/index.js';
 import { discoveryDocument, IssuerKeys, jwksDocument } from '../oidc/index.js';
@@ -55,6 +56,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const accessKeys = new AccessKeyDirectory(store.db, masterKey);
     const authorizer = createAdministratorAuthorizer(users);
     const issuerKeys = new IssuerKeys(store.db, masterKey);
+    const providers = new OidcProviderDirectory(store.db);
     const clusters = new ClusterDirectory(store.db, issuerKeys, region, () => publicUrl);
 
     // The first account exists before the first request can arrive.
@@ -66,7 +68,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const app = buildApp({
       logger,
       resolver: accessKeys,
-      queryServices: [createIamQueryService({ users, accessKeys, authorizer }), createStsQueryService()],
+      queryServices: [
+        createIamQueryService({
+          users,
+          accessKeys,
+          authorizer,
+          providers,
+          isOwnIssuer: (url) => publicUrl !== '' && url.startsWith(`${publicUrl}${ISSUER_PATH_PREFIX}`),
+        }),
+        createStsQueryService(),
+      ],
       restServices: [
         createEksRestService({ clusters, authorizer, region }),
         createLatchkeyApi({

@@ -82,4 +82,19 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0003_iam_oidc_providers': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('iam_oidc_providers')
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.account_id'))
+        .addColumn('url', 'text', (c) => c.notNull())
+        .addColumn('scheme', 'text', (c) => c.notNull())
+        .addColumn('client_ids', 'text', (c) => c.notNull())
+        .addColumn('thumbprints', 'text', (c) => c.notNull())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('iam_oidc_providers_pk', ['account_id', 'url'])
+        .execute();
+    },
+  },
 };

@@ -43,6 +43,7 @@ export interface Database {
   user_policy_attachments: UserPolicyAttachmentTable;
   eks_clusters: EksClusterTable;
   oidc_signing_keys: OidcSigningKeyTable;
+  iam_oidc_providers: IamOidcProviderTable;
 }
 
 export interface EksClusterTable {
@@ -71,4 +72,19 @@ export interface OidcSigningKeyTable {
   created_at: string;
   /** Null while the key signs; set at rotation to when it leaves the JWKS. */
   retire_after: string | null;
+}
+
+export interface IamOidcProviderTable {
+  account_id: string;
+  /** The URL without its scheme, as in the provider ARN: `host[:port]/path`. */
+  url: string;
+  /** `https` (or `http` for issuers this Latchkey serves itself). */
+  scheme: string;
+  /** JSON array of client ids (audiences). */
+  client_ids: string;
+  /** JSON array of 40-hex-character thumbprints. */
+  thumbprints: string;
+  /** JSON object of tags. */
+  tags: string;
+  created_at: string;
 }

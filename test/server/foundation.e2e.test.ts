@@ -117,8 +117,9 @@ describe('SDK for JavaScript v3', () => {
       message:
         'User: arn:aws:iam::000000000000:user/dave is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::000000000000:user/mallory because no identity-based policy allows the iam:CreateUser action',
     });
+    // The SDK names modelled IAM errors by their shapes: wire code NoSuchEntity → NoSuchEntityException.
     expect((await errorOf(iam.send(new GetUserCommand({ UserName: 'mallory' })))).name).toBe(
-      'NoSuchEntity',
+      'NoSuchEntityException',
     );
   });
 
@@ -126,7 +127,7 @@ describe('SDK for JavaScript v3', () => {
     const { iam } = clients(t.admin);
     const before = await iam.send(new ListUsersCommand({}));
     const err = await errorOf(iam.send(new CreateUserCommand({ UserName: 'ALICE' })));
-    expect(err).toMatchObject({ name: 'EntityAlreadyExists', status: 409 });
+    expect(err).toMatchObject({ name: 'EntityAlreadyExistsException', status: 409 });
     const after = await iam.send(new ListUsersCommand({}));
     expect(after.Users?.length).toBe(before.Users?.length);
   });
@@ -136,10 +137,10 @@ describe('SDK for JavaScript v3', () => {
     await iam.send(new CreateUserCommand({ UserName: 'erin' }));
     const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'erin' }));
     const err = await errorOf(iam.send(new DeleteUserCommand({ UserName: 'erin' })));
-    expect(err).toMatchObject({ name: 'DeleteConflict', status: 409 });
+    expect(err).toMatchObject({ name: 'DeleteConflictException', status: 409 });
     await iam.send(new DeleteAccessKeyCommand({ UserName: 'erin', AccessKeyId: AccessKey?.AccessKeyId }));
     await iam.send(new DeleteUserCommand({ UserName: 'erin' }));
-    expect((await errorOf(iam.send(new GetUserCommand({ UserName: 'erin' })))).name).toBe('NoSuchEntity');
+    expect((await errorOf(iam.send(new GetUserCommand({ UserName: 'erin' })))).name).toBe('NoSuchEntityException');
   });
 
   it('invalid names are ValidationError with AWS’s message', async () => {
