@@ -36,10 +36,9 @@ export interface AppDeps {
  */
 export function buildApp(deps: AppDeps): FastifyInstance {
   const app = Fastify({
-    // Request logging is ours (below): the default would log presigned URLs, which carry
+    // Request logging is ours (below): fastify's would log presigned URLs, which carry
     // signatures and session tokens.
     logger: false,
-    disableRequestLogging: true,
     genReqId: () => randomUUID(),
   });
   const log = deps.logger;

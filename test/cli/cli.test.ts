@@ -66,7 +66,7 @@ describe('latchkey CLI', () => {
   it('the built bin answers --help (npm ci compiles it)', async () => {
     const { stdout } = await exec(process.execPath, [join(import.meta.dirname, '../../bin/latchkey.js'), '--help']);
     expect(stdout).toContain('Usage: latchkey');
-    for (const cmd of ['server', 'up', 'env', 'account']) expect(stdout).toContain(cmd);
+    for (const cmd of ['server', 'up', 'env', 'account', 'cluster', 'token']) expect(stdout).toContain(cmd);
   });
 
   it('first start writes the AWS CLI files, secrets 0600, and env prints the exports', async () => {
@@ -125,6 +125,35 @@ describe('latchkey CLI', () => {
     );
     expect(bad).toMatchObject({ code: 1 });
     expect((bad as { stderr: string }).stderr).toContain('must be exactly 12 digits');
+  });
+
+  it('cluster create, then token mints a service-account token of its issuer', async () => {
+    const created = await latchkey(['cluster', 'create', 'demo', '--data-dir', dir.path, '--json']);
+    const cluster = JSON.parse(created.stdout) as { identity: { oidc: { issuer: string } } };
+    const issuer = cluster.identity.oidc.issuer;
+    const { stdout } = await latchkey([
+      'token',
+      '--cluster',
+      'demo',
+      '--namespace',
+      'default',
+      '--service-account',
+      'app',
+      '--duration',
+      '600',
+      '--data-dir',
+      dir.path,
+    ]);
+    const [, payload] = stdout.trim().split('.');
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'));
+    expect(claims).toMatchObject({ iss: issuer, sub: 'system:serviceaccount:default:app', aud: ['sts.amazonaws.com'] });
+    expect(claims.exp - claims.iat).toBe(600);
+    const listed = await latchkey(['cluster', 'list', '--data-dir', dir.path, '--json']);
+    expect(JSON.parse(listed.stdout)).toEqual(['demo']);
+    const bad = await latchkey(['token', '--cluster', 'nope', '--namespace', 'a', '--service-account', 'b', '--data-dir', dir.path]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect((bad as { stderr: string }).stderr).toContain('ResourceNotFoundException');
   });
 
   it('the accounts API refuses a caller that is not an admin of the first account', async () => {
