@@ -22,3 +22,14 @@ export {
   parseOidcProviderArn,
   type OidcProvider,
 } from './oidc-providers.js';
+export {
+  AWS_MANAGED,
+  ManagedPolicyDirectory,
+  parsePolicyArn,
+  policyArn,
+  type ManagedPolicy,
+  type PolicyVersion,
+} from './managed-policies.js';
+export { encodePolicyDocument, type PolicyDocumentKind, type PolicyValidator } from './policy-document.js';
+export { PrincipalPolicies, type InlinePolicy, type PolicyHolder } from './principal-policies.js';
+export { parseRoleArn, roleArn, RoleDirectory, type IamRole } from './roles.js';

@@ -7,6 +7,8 @@ import { AwsError } from '../errors/index.js';
 import type { QueryCall, QueryService, XmlObject } from '../protocol/index.js';
 import type { AccessKeyDirectory, AccessKeyMetadata } from './access-keys.js';
 import { oidcProviderActions, type OidcProviderApiDeps } from './oidc-provider-api.js';
+import { policyActions, type PolicyApiDeps } from './policy-api.js';
+import { roleActions, type RoleApiDeps } from './role-api.js';
 import { userArn, type IamUser, type UserDirectory } from './users.js';
 import {
   validateIamName,
@@ -18,7 +20,7 @@ import {
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 
 /** What the IAM API works on. */
-export interface IamDeps extends OidcProviderApiDeps {
+export interface IamDeps extends OidcProviderApiDeps, RoleApiDeps, PolicyApiDeps {
   users: UserDirectory;
   accessKeys: AccessKeyDirectory;
   authorizer: Authorizer;
@@ -56,6 +58,8 @@ export function createIamQueryService(deps: IamDeps): QueryService {
     namespace: IAM_NAMESPACE,
     actions: {
       ...oidcProviderActions(deps),
+      ...roleActions(deps),
+      ...policyActions(deps),
 
       async CreateUser(call) {
         const userName = validateIamName('userName', call.params.require('UserName'));

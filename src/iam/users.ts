@@ -114,6 +114,16 @@ export class UserDirectory {
           'Cannot delete entity, must delete access keys first.',
         );
       }
+      const inline = await trx
+        .selectFrom('iam_inline_policies')
+        .select('policy_name')
+        .where('account_id', '=', accountId)
+        .where('principal_kind', '=', 'user')
+        .where('principal_name_key', '=', nameKey)
+        .executeTakeFirst();
+      if (inline !== undefined) {
+        throw new AwsError('DeleteConflict', 'Cannot delete entity, must delete policies first.');
+      }
       const policy = await trx
         .selectFrom('user_policy_attachments')
         .select('policy_arn')

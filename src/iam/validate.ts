@@ -86,3 +86,23 @@ export function validateInteger(
   }
   return n;
 }
+
+/** Policy names: 1–128 of `[\w+=,.@-]`. */
+export function validatePolicyName(value: string): string {
+  return validateParameter('policyName', value, {
+    pattern: /^[\w+=,.@-]+$/,
+    patternText: '[\\w+=,.@-]+',
+    min: 1,
+    max: 128,
+  });
+}
+
+/** A `PathPrefix` parameter (default `/`). */
+export function validatePathPrefix(value: string | undefined): string {
+  return validateParameter('pathPrefix', value ?? '/', {
+    pattern: /^\/[\u0021-\u007F]*$/,
+    patternText: '\\u002F[\\u0021-\\u007F]*',
+    min: 1,
+    max: 512,
+  });
+}

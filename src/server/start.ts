@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { AwsError } from '../errors/index.js';
 import { ClusterDirectory, createEksRestService, ISSUER_PATH_PREFIX } from '../eks/index.js';
 import {
   AccessKeyDirectory,
@@ -7,8 +8,12 @@ import {
   createIamQueryService,
   DEFAULT_ACCOUNT_ID,
   listAccounts,
+  ManagedPolicyDirectory,
   OidcProviderDirectory,
+  PrincipalPolicies,
+  RoleDirectory,
   UserDirectory,
+  type PolicyValidator,
 } from '../iam/index.js';
 import { discoveryDocument, IssuerKeys, jwksDocument } from '../oidc/index.js';
 import { profileName, updateEndpoint, writeProfile } from '../profiles/index.js';
@@ -57,6 +62,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const authorizer = createAdministratorAuthorizer(users);
     const issuerKeys = new IssuerKeys(store.db, masterKey);
     const providers = new OidcProviderDirectory(store.db);
+    const roles = new RoleDirectory(store.db);
+    const policies = new ManagedPolicyDirectory(store.db);
+    const principalPolicies = new PrincipalPolicies(store.db);
     const clusters = new ClusterDirectory(store.db, issuerKeys, region, () => publicUrl);
 
     // The first account exists before the first request can arrive.
@@ -74,6 +82,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           accessKeys,
           authorizer,
           providers,
+          roles,
+          policies,
+          principalPolicies,
+          validatePolicy,
           isOwnIssuer: (url) => publicUrl !== '' && url.startsWith(`${publicUrl}${ISSUER_PATH_PREFIX}`),
         }),
         createStsQueryService(),
@@ -138,3 +150,12 @@ function clientHost(host: string): string {
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;
 }
+
+// TODO(policy engine): replace with the engine's grammar validation before this lands.
+const validatePolicy: PolicyValidator = (document) => {
+  try {
+    JSON.parse(document);
+  } catch {
+    throw new AwsError('MalformedPolicyDocument', 'Syntax errors in policy.');
+  }
+};

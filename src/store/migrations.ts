@@ -97,4 +97,70 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0004_roles_policies': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('iam_roles')
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.account_id'))
+        .addColumn('role_name', 'text', (c) => c.notNull())
+        .addColumn('name_key', 'text', (c) => c.notNull())
+        .addColumn('role_id', 'text', (c) => c.notNull().unique())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('trust_policy', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('max_session_duration', 'integer', (c) => c.notNull())
+        .addColumn('permissions_boundary', 'text')
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('iam_roles_pk', ['account_id', 'name_key'])
+        .execute();
+      await db.schema
+        .createTable('iam_inline_policies')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('principal_kind', 'text', (c) => c.notNull())
+        .addColumn('principal_name_key', 'text', (c) => c.notNull())
+        .addColumn('policy_name', 'text', (c) => c.notNull())
+        .addColumn('policy_name_key', 'text', (c) => c.notNull())
+        .addColumn('document', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('iam_inline_policies_pk', [
+          'account_id',
+          'principal_kind',
+          'principal_name_key',
+          'policy_name_key',
+        ])
+        .execute();
+      await db.schema
+        .createTable('iam_managed_policies')
+        .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.account_id'))
+        .addColumn('policy_name', 'text', (c) => c.notNull())
+        .addColumn('name_key', 'text', (c) => c.notNull())
+        .addColumn('policy_id', 'text', (c) => c.notNull().unique())
+        .addColumn('path', 'text', (c) => c.notNull())
+        .addColumn('description', 'text')
+        .addColumn('default_version', 'text', (c) => c.notNull())
+        .addColumn('next_version', 'integer', (c) => c.notNull())
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('iam_managed_policies_pk', ['account_id', 'name_key'])
+        .execute();
+      await db.schema
+        .createTable('iam_policy_versions')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('policy_name_key', 'text', (c) => c.notNull())
+        .addColumn('version_id', 'text', (c) => c.notNull())
+        .addColumn('document', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('iam_policy_versions_pk', ['account_id', 'policy_name_key', 'version_id'])
+        .execute();
+      await db.schema
+        .createTable('iam_role_policy_attachments')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('role_name_key', 'text', (c) => c.notNull())
+        .addColumn('policy_arn', 'text', (c) => c.notNull())
+        .addColumn('attached_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('iam_role_policy_attachments_pk', ['account_id', 'role_name_key', 'policy_arn'])
+        .execute();
+    },
+  },
 };

@@ -44,6 +44,11 @@ export interface Database {
   eks_clusters: EksClusterTable;
   oidc_signing_keys: OidcSigningKeyTable;
   iam_oidc_providers: IamOidcProviderTable;
+  iam_roles: IamRoleTable;
+  iam_inline_policies: IamInlinePolicyTable;
+  iam_managed_policies: IamManagedPolicyTable;
+  iam_policy_versions: IamPolicyVersionTable;
+  iam_role_policy_attachments: IamRolePolicyAttachmentTable;
 }
 
 export interface EksClusterTable {
@@ -87,4 +92,60 @@ export interface IamOidcProviderTable {
   /** JSON object of tags. */
   tags: string;
   created_at: string;
+}
+
+export interface IamRoleTable {
+  account_id: string;
+  role_name: string;
+  name_key: string;
+  role_id: string;
+  path: string;
+  /** The trust (assume-role) policy, as given. */
+  trust_policy: string;
+  description: string | null;
+  max_session_duration: number;
+  permissions_boundary: string | null;
+  /** JSON object of tags. */
+  tags: string;
+  created_at: string;
+}
+
+export interface IamInlinePolicyTable {
+  account_id: string;
+  /** `role` or `user`. */
+  principal_kind: string;
+  principal_name_key: string;
+  policy_name: string;
+  policy_name_key: string;
+  document: string;
+}
+
+export interface IamManagedPolicyTable {
+  account_id: string;
+  policy_name: string;
+  name_key: string;
+  policy_id: string;
+  path: string;
+  description: string | null;
+  default_version: string;
+  /** The number the next version gets (v1, v2, … never reused). */
+  next_version: number;
+  tags: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface IamPolicyVersionTable {
+  account_id: string;
+  policy_name_key: string;
+  version_id: string;
+  document: string;
+  created_at: string;
+}
+
+export interface IamRolePolicyAttachmentTable {
+  account_id: string;
+  role_name_key: string;
+  policy_arn: string;
+  attached_at: string;
 }
