@@ -1,3 +1,5 @@
+import type { Session } from '../sessions/index.js';
+
 /**
  * The authenticated caller, as every service sees it. Services receive a Principal from the
  * edge and never look at how it was authenticated.
@@ -14,6 +16,8 @@ export interface Principal {
   accessKeyId: string;
   /** IAM user name, for users. */
   userName?: string;
+  /** The session, for temporary credentials (role, tags, session policies, chain depth). */
+  session?: Session;
 }
 
 /** What an access key resolves to: its secret (to verify the signature) and its principal. */
@@ -34,12 +38,21 @@ export interface CredentialResolver {
   ): Promise<ResolvedCredential | null>;
 }
 
-/** An action on a resource, as the policy engine will judge it. */
+/** An action on a resource, as the policy engine judges it. */
 export interface AuthorizationRequest {
   /** `service:Action`, e.g. `iam:CreateUser`. */
   action: string;
   /** The resource ARN, or `*`. */
   resource: string;
+  /** The account that owns the resource (default: the caller's), for cross-account rules. */
+  resourceAccount?: string;
+  /** The resource's own policy (e.g. a bucket policy), JSON text, when it has one. */
+  resourcePolicy?: string;
+  /**
+   * Request-specific condition keys (e.g. `s3:prefix`, `aws:SourceIp`); the authorizer adds the
+   * keys it derives from the principal (aws:PrincipalArn, aws:PrincipalTag/…, …).
+   */
+  context?: Readonly<Record<string, string | string[]>>;
 }
 
 /** Decides whether a principal may perform an action; throws AccessDenied when not. */

@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import type { CredentialResolver } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
 import { ClusterDirectory, createEksRestService, ISSUER_PATH_PREFIX } from '../eks/index.js';
 import {
@@ -18,6 +19,7 @@ import {
 import { discoveryDocument, IssuerKeys, jwksDocument } from '../oidc/index.js';
 import { profileName, updateEndpoint, writeProfile } from '../profiles/index.js';
 import { loadMasterKey } from '../secrets/index.js';
+import { SealingKeyStore, SessionCredentialResolver, SessionRevocations } from '../sessions/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createStsQueryService } from '../sts/index.js';
 import { buildApp } from './app.js';
@@ -59,6 +61,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     let publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
     const users = new UserDirectory(store.db);
     const accessKeys = new AccessKeyDirectory(store.db, masterKey);
+    const keyring = await new SealingKeyStore(store.db, masterKey).load();
+    const revocations = new SessionRevocations(store.db);
+    const sessions = new SessionCredentialResolver(() => keyring, revocations);
+    const resolver: CredentialResolver = {
+      resolve: (accessKeyId, token) =>
+        accessKeyId.startsWith('ASIA') ? sessions.resolve(accessKeyId, token) : accessKeys.resolve(accessKeyId),
+    };
     const authorizer = createAdministratorAuthorizer(users);
     const issuerKeys = new IssuerKeys(store.db, masterKey);
     const providers = new OidcProviderDirectory(store.db);
@@ -75,7 +84,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     const app = buildApp({
       logger,
-      resolver: accessKeys,
+      resolver,
       queryServices: [
         createIamQueryService({
           users,

@@ -1,3 +1,6 @@
+export { SEALING_OVERLAP_SECONDS, SealingKeyStore } from './keyring-store.js';
+export { revocationScopes, SessionCredentialResolver } from './resolver.js';
+export { SessionRevocations } from './revocations.js';
 export { assumedRoleArn, type Session } from './session.js';
 export {
   newSealingKey,

@@ -28,9 +28,9 @@ export interface Session {
   issuedBy: 'AssumeRole' | 'AssumeRoleWithWebIdentity' | 'AssumeRoleForPodIdentity';
   /** Web identity facts (provider ARN, sub, aud) when issued from a token. */
   webIdentity?: { provider: string; subject: string; audience: string };
-  /** Epoch seconds. */
+  /** Epoch milliseconds. */
   issuedAt: number;
-  /** Epoch seconds. */
+  /** Epoch milliseconds. */
   expiresAt: number;
 }
 

@@ -163,4 +163,20 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0005_sessions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('sealing_keys')
+        .addColumn('kid', 'text', (c) => c.primaryKey())
+        .addColumn('key_sealed', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('retire_after', 'text')
+        .execute();
+      await db.schema
+        .createTable('session_revocations')
+        .addColumn('scope', 'text', (c) => c.primaryKey())
+        .addColumn('revoked_before', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
 };

@@ -49,6 +49,8 @@ export interface Database {
   iam_managed_policies: IamManagedPolicyTable;
   iam_policy_versions: IamPolicyVersionTable;
   iam_role_policy_attachments: IamRolePolicyAttachmentTable;
+  sealing_keys: SealingKeyTable;
+  session_revocations: SessionRevocationTable;
 }
 
 export interface EksClusterTable {
@@ -148,4 +150,20 @@ export interface IamRolePolicyAttachmentTable {
   role_name_key: string;
   policy_arn: string;
   attached_at: string;
+}
+
+export interface SealingKeyTable {
+  kid: string;
+  /** The 32-byte AES key, sealed with the master key (context: the kid). */
+  key_sealed: string;
+  created_at: string;
+  /** Null for the key that seals new tokens; set when rotated out. */
+  retire_after: string | null;
+}
+
+export interface SessionRevocationTable {
+  /** What is revoked: `role:<role ARN>` or `association:<id>`. */
+  scope: string;
+  /** Sessions issued before this instant fail. */
+  revoked_before: string;
 }

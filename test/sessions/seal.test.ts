@@ -26,8 +26,8 @@ const session: Session = {
   sessionPolicyArns: [],
   chainDepth: 0,
   issuedBy: 'AssumeRoleWithWebIdentity',
-  issuedAt: 1_700_000_000,
-  expiresAt: 1_700_003_600,
+  issuedAt: 1_700_000_000_000,
+  expiresAt: 1_700_003_600_000,
 };
 
 describe('sealed session tokens', () => {
