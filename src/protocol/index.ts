@@ -1,5 +1,7 @@
 export {
   QueryParams,
+  type AnonymousQueryCall,
+  type AnonymousQueryHandler,
   renderQueryError,
   renderQueryResult,
   type QueryCall,

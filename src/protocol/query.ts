@@ -145,6 +145,12 @@ export interface QueryCall {
 /** One Query operation: returns the `…Result` element's children (or nothing). */
 export type QueryHandler = (call: QueryCall) => Promise<XmlObject | undefined>;
 
+/** What an unauthenticated Query handler is given (e.g. AssumeRoleWithWebIdentity). */
+export type AnonymousQueryCall = Omit<QueryCall, 'principal'>;
+
+/** An operation that takes no AWS credentials: the request itself carries its proof. */
+export type AnonymousQueryHandler = (call: AnonymousQueryCall) => Promise<XmlObject | undefined>;
+
 /** A service speaking the Query protocol (IAM, STS), as the edge server routes to it. */
 export interface QueryService {
   /** The SigV4 signing name, e.g. `iam`. */
@@ -152,4 +158,6 @@ export interface QueryService {
   /** The XML namespace of its responses. */
   namespace: string;
   actions: Readonly<Record<string, QueryHandler>>;
+  /** Operations called without a signature; any signature sent with them is ignored, as AWS does. */
+  anonymousActions?: Readonly<Record<string, AnonymousQueryHandler>>;
 }

@@ -43,10 +43,16 @@ export class QueryDispatcher {
     const requestId = randomUUID();
     let service = this.#fallback;
     try {
-      const signature = parseSignatureV4(req);
-      if (signature !== null) service = this.#bySigningName.get(signature.service) ?? service;
       const params = QueryParams.parse(req.query, body.toString('utf8'));
       const action = params.action;
+      const anonymous = this.#anonymousHandler(action);
+      if (anonymous !== undefined) {
+        service = anonymous.service;
+        const result = await anonymous.handler({ params, requestId, sourceIp });
+        return xml(200, renderQueryResult(action ?? '', service.namespace, result, requestId), requestId);
+      }
+      const signature = parseSignatureV4(req);
+      if (signature !== null) service = this.#bySigningName.get(signature.service) ?? service;
       if (signature === null) {
         throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token');
       }
@@ -64,10 +70,7 @@ export class QueryDispatcher {
       if (action === undefined) throw new AwsError('MissingAction', 'Missing Action');
       const handler = Object.hasOwn(service.actions, action) ? service.actions[action] : undefined;
       if (handler === undefined) {
-        throw new AwsError(
-          'InvalidAction',
-          `Could not find operation ${action} for version ${versionOf(service)}`,
-        );
+        throw new AwsError('InvalidAction', `Could not find operation ${action} for version ${versionOf(service)}`);
       }
       const result = await handler({
         params,
@@ -81,6 +84,17 @@ export class QueryDispatcher {
       if (error !== err) this.onInternalError(err);
       return xml(error.status, renderQueryError(error, service.namespace, requestId), requestId);
     }
+  }
+
+  /** The service and handler of an operation that takes no credentials, if `action` is one. */
+  #anonymousHandler(action: string | undefined) {
+    if (action === undefined) return undefined;
+    for (const service of this.#bySigningName.values()) {
+      const actions = service.anonymousActions;
+      const handler = actions && Object.hasOwn(actions, action) ? actions[action] : undefined;
+      if (handler !== undefined) return { service, handler };
+    }
+    return undefined;
   }
 
   /** Answers a Query request refused before dispatch (e.g. its body is too large). */
