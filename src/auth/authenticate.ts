@@ -1,6 +1,5 @@
 import { AwsError } from '../errors/index.js';
 import {
-  parseSignatureV4,
   verifySignatureV4,
   type ParsedSignatureV4,
   type SigV4Request,
@@ -27,17 +26,15 @@ export interface AuthenticatedRequest {
 }
 
 /**
- * Authenticates a SigV4-signed request: parses the signature, resolves the access key and
- * verifies the signature with its secret. Returns null for a request with no signature at
- * all (the caller decides whether anonymous access is allowed).
+ * Authenticates a SigV4-signed request whose signature was parsed (by `parseSignatureV4`):
+ * resolves the access key and verifies the signature with its secret.
  */
 export async function authenticateRequest(
   req: SigV4Request,
+  signature: ParsedSignatureV4,
   resolver: CredentialResolver,
   options: AuthenticateOptions,
-): Promise<AuthenticatedRequest | null> {
-  const signature = parseSignatureV4(req);
-  if (signature === null) return null;
+): Promise<AuthenticatedRequest> {
   const credential = await resolver.resolve(signature.accessKeyId, signature.securityToken);
   if (credential === null) {
     throw new AwsError(

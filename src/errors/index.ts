@@ -34,6 +34,12 @@ export const AWS_ERROR_STATUS = {
   DeleteConflict: 409,
   MalformedPolicyDocument: 400,
   InvalidInput: 400,
+  // STS web identity
+  InvalidIdentityToken: 400,
+  IDPRejectedClaim: 403,
+  IDPCommunicationError: 400,
+  PackedPolicyTooLarge: 400,
+  RegionDisabledException: 403,
   // EKS and EKS Auth (REST-JSON)
   InvalidParameterException: 400,
   InvalidRequestException: 400,

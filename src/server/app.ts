@@ -5,10 +5,11 @@ import type { Logger } from 'pino';
 import type { CredentialResolver } from '../auth/index.js';
 import { toAwsError } from '../errors/index.js';
 import { renderJsonError, type QueryService, type RestService } from '../protocol/index.js';
-import { parseSignatureV4, type SigV4Request } from '../sigv4/index.js';
+import type { SigV4Request } from '../sigv4/index.js';
 import { readBody } from './body.js';
 import { QueryDispatcher, type HttpAnswer } from './query-dispatch.js';
 import { RestDispatcher } from './rest-dispatch.js';
+import { parseSignature } from './signature.js';
 
 /** Largest Query or REST-JSON body accepted (policy documents and web identity tokens fit). */
 export const API_BODY_LIMIT = 1024 * 1024;
@@ -82,7 +83,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.all('/*', async (request, reply) => {
     const raw = request.raw;
     const sigv4Request = toSigV4Request(raw);
-    const restService = rest.serviceFor(signingNameOf(sigv4Request));
+    const parsed = parseSignature(sigv4Request);
+    const restService = rest.serviceFor(parsed.signature?.service);
     if (isQueryRequest(raw) || restService !== undefined) {
       let body: Buffer;
       try {
@@ -92,15 +94,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         return send(
           reply,
           restService === undefined
-            ? query.reject(sigv4Request, error)
+            ? query.reject(parsed, error)
             : renderJsonError(error, request.id),
         );
       }
       return send(
         reply,
         restService === undefined
-          ? await query.dispatch(sigv4Request, body, request.ip)
-          : await rest.dispatch(restService, sigv4Request, body, request.ip),
+          ? await query.dispatch(sigv4Request, parsed, body, request.ip)
+          : await rest.dispatch(restService, sigv4Request, parsed, body, request.ip),
       );
     }
     // S3 lands here once the object store is built.
@@ -114,15 +116,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   return app;
-}
-
-/** The SigV4 signing name of a request, when it carries a well-formed signature. */
-function signingNameOf(req: SigV4Request): string | undefined {
-  try {
-    return parseSignatureV4(req)?.service;
-  } catch {
-    return undefined;
-  }
 }
 
 /** A Query call: a form-encoded POST, or any request to `/` with an `Action` parameter. */

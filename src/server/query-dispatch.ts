@@ -7,7 +7,8 @@ import {
   renderQueryResult,
   type QueryService,
 } from '../protocol/index.js';
-import { parseSignatureV4, type SigV4Request } from '../sigv4/index.js';
+import type { SigV4Request } from '../sigv4/index.js';
+import type { ParsedSignature } from './signature.js';
 
 /** IAM and STS accept up to 5 minutes of clock skew. */
 const QUERY_MAX_SKEW_SECONDS = 300;
@@ -39,7 +40,12 @@ export class QueryDispatcher {
    * Authenticates and runs one Query call. Errors come back as AWS's `ErrorResponse` in the
    * namespace of the service the request was meant for.
    */
-  async dispatch(req: SigV4Request, body: Buffer, sourceIp: string): Promise<HttpAnswer> {
+  async dispatch(
+    req: SigV4Request,
+    parsed: ParsedSignature,
+    body: Buffer,
+    sourceIp: string,
+  ): Promise<HttpAnswer> {
     const requestId = randomUUID();
     let service = this.#fallback;
     try {
@@ -51,7 +57,8 @@ export class QueryDispatcher {
         const result = await anonymous.handler({ params, requestId, sourceIp });
         return xml(200, renderQueryResult(action ?? '', service.namespace, result, requestId), requestId);
       }
-      const signature = parseSignatureV4(req);
+      if (parsed.error !== undefined) throw parsed.error;
+      const signature = parsed.signature;
       if (signature !== null) service = this.#bySigningName.get(signature.service) ?? service;
       if (signature === null) {
         throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token');
@@ -62,11 +69,10 @@ export class QueryDispatcher {
           `Credential should be scoped to correct service: '${service.signingName}'. `,
         );
       }
-      const authenticated = await authenticateRequest(req, this.resolver, {
+      const authenticated = await authenticateRequest(req, signature, this.resolver, {
         maxSkewSeconds: QUERY_MAX_SKEW_SECONDS,
         payloadHash: createHash('sha256').update(body).digest('hex'),
       });
-      if (authenticated === null) throw new Error('unreachable: signature vanished');
       if (action === undefined) throw new AwsError('MissingAction', 'Missing Action');
       const handler = Object.hasOwn(service.actions, action) ? service.actions[action] : undefined;
       if (handler === undefined) {
@@ -98,15 +104,10 @@ export class QueryDispatcher {
   }
 
   /** Answers a Query request refused before dispatch (e.g. its body is too large). */
-  reject(req: SigV4Request, error: AwsError): HttpAnswer {
+  reject(parsed: ParsedSignature, error: AwsError): HttpAnswer {
     const requestId = randomUUID();
-    let service = this.#fallback;
-    try {
-      const signature = parseSignatureV4(req);
-      if (signature !== null) service = this.#bySigningName.get(signature.service) ?? service;
-    } catch {
-      // A malformed signature: answer in the fallback service's namespace.
-    }
+    const signingName = parsed.signature?.service;
+    const service = (signingName && this.#bySigningName.get(signingName)) || this.#fallback;
     return xml(error.status, renderQueryError(error, service.namespace, requestId), requestId);
   }
 }

@@ -3,6 +3,7 @@ import { authenticateRequest, type CredentialResolver } from '../auth/index.js';
 import { AwsError, toAwsError } from '../errors/index.js';
 import { matchRoute, parseJsonBody, renderJsonError, type RestService } from '../protocol/index.js';
 import type { SigV4Request } from '../sigv4/index.js';
+import type { ParsedSignature } from './signature.js';
 import type { HttpAnswer } from './query-dispatch.js';
 
 /** REST-JSON services accept up to 5 minutes of clock skew, as IAM and STS do. */
@@ -26,16 +27,23 @@ export class RestDispatcher {
   }
 
   /** Authenticates and runs one call of `service`. */
-  async dispatch(service: RestService, req: SigV4Request, body: Buffer, sourceIp: string): Promise<HttpAnswer> {
+  async dispatch(
+    service: RestService,
+    req: SigV4Request,
+    parsed: ParsedSignature,
+    body: Buffer,
+    sourceIp: string,
+  ): Promise<HttpAnswer> {
     const requestId = randomUUID();
     try {
-      const authenticated = await authenticateRequest(req, this.resolver, {
+      if (parsed.error !== undefined) throw parsed.error;
+      if (parsed.signature === null) {
+        throw new AwsError('MissingAuthenticationToken', 'Missing Authentication Token');
+      }
+      const authenticated = await authenticateRequest(req, parsed.signature, this.resolver, {
         maxSkewSeconds: REST_MAX_SKEW_SECONDS,
         payloadHash: createHash('sha256').update(body).digest('hex'),
       });
-      if (authenticated === null) {
-        throw new AwsError('MissingAuthenticationToken', 'Missing Authentication Token');
-      }
       const match = matchRoute(service, req.method, req.path);
       if (match === undefined) {
         throw new AwsError('NotFound', `No ${req.method} operation at ${req.path}.`);
