@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './account.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerEnvCommand } from './env.js';
+import { registerRevokeSessionsCommand } from './revoke-sessions.js';
 import { registerServerCommands } from './server.js';
 import { registerTokenCommand } from './token.js';
 
@@ -22,6 +23,7 @@ export function buildCli(): Command {
   registerAccountCommands(program);
   registerClusterCommands(program);
   registerTokenCommand(program);
+  registerRevokeSessionsCommand(program);
   return program;
 }
 

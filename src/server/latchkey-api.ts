@@ -19,6 +19,8 @@ import {
   type IssuerKeys,
 } from '../oidc/index.js';
 import type { RestService } from '../protocol/index.js';
+import type { SessionRevocations } from '../sessions/index.js';
+import { parseRoleArn } from '../iam/index.js';
 import type { Database } from '../store/index.js';
 
 /** Builds the Latchkey API service. */
@@ -29,6 +31,7 @@ export function createLatchkeyApi(deps: {
   clusters: ClusterDirectory;
   issuerKeys: IssuerKeys;
   authorizer: Authorizer;
+  revocations: SessionRevocations;
   onAccountCreated: (accountId: string) => void;
 }): RestService {
   return {
@@ -72,6 +75,24 @@ export function createLatchkeyApi(deps: {
             ...input,
           });
           return { token, issuer: cluster.issuerUrl };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/_latchkey/api/session-revocations',
+        operation: 'RevokeSessions',
+        async handler({ principal, body }) {
+          const roleArn = typeof body.roleArn === 'string' ? body.roleArn : '';
+          const role = parseRoleArn(roleArn);
+          if (role === undefined) {
+            throw new AwsError('InvalidParameterException', `roleArn ${roleArn} is not a valid IAM role ARN.`);
+          }
+          await deps.authorizer.authorize(principal, { action: 'latchkey:RevokeSessions', resource: roleArn });
+          if (role.accountId !== principal.accountId) {
+            throw new AwsError('AccessDeniedException', 'Sessions can be revoked only for roles of your own account.');
+          }
+          const revokedBefore = await deps.revocations.revoke(`role:${roleArn}`);
+          return { roleArn, revokedBefore: revokedBefore.toISOString() };
         },
       },
     ],

@@ -108,6 +108,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           clusters,
           issuerKeys,
           authorizer,
+          revocations,
           onAccountCreated: (accountId) => logger.info({ accountId }, 'account created'),
         }),
       ],
