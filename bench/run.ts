@@ -5,6 +5,7 @@
 import { formatLines, type Benchmark } from './report.js';
 
 const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {
+  sigv4: () => import('./sigv4.js'),
   'get-caller-identity': () => import('./get-caller-identity.js'),
 };
 

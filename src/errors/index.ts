@@ -52,6 +52,13 @@ export const AWS_ERROR_STATUS = {
   InvalidTokenException: 400,
   ExpiredTokenException: 400,
   ThrottlingException: 429,
+  // S3 (REST-XML)
+  IncompleteBody: 400,
+  AuthorizationHeaderMalformed: 400,
+  AuthorizationQueryParametersError: 400,
+  RequestTimeTooSkewed: 403,
+  InvalidArgument: 400,
+  XAmzContentSHA256Mismatch: 400,
   // Transport
   RequestEntityTooLarge: 413,
   NotFound: 404,

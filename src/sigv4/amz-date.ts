@@ -5,11 +5,18 @@ const IMF_FIXDATE =
   /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/;
 const MONTHS = 'JanFebMarAprMayJunJulAugSepOctNovDec';
 
+// Requests signed in the same second share their timestamp, and parse and verify both read it.
+let lastValue = '';
+let lastMs = NaN;
+
 /** `YYYYMMDDTHHMMSSZ` → ms since the epoch, or NaN when malformed or not a real date. */
 export function parseAmzDate(value: string): number {
+  if (value === lastValue) return lastMs;
   const m = ISO_BASIC.exec(value);
-  if (m === null) return NaN;
-  return utc(+m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  const ms = m === null ? NaN : utc(+m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
+  lastValue = value;
+  lastMs = ms;
+  return ms;
 }
 
 /**
@@ -30,16 +37,12 @@ export function formatAmzDate(ms: number): string {
   return new Date(ms).toISOString().replace(/[-:]|\.\d{3}/g, '');
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 /** Date.UTC that rejects out-of-range fields instead of rolling them over (Feb 30 → NaN). */
 function utc(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
-  const t = new Date(ms);
-  const exact =
-    t.getUTCFullYear() === y &&
-    t.getUTCMonth() === mo - 1 &&
-    t.getUTCDate() === d &&
-    t.getUTCHours() === h &&
-    t.getUTCMinutes() === mi &&
-    t.getUTCSeconds() === s;
-  return exact ? ms : NaN;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const days = mo === 2 && leap ? 29 : (DAYS_IN_MONTH[mo - 1] ?? 0);
+  if (y < 1000 || d < 1 || d > days || h > 23 || mi > 59 || s > 59) return NaN;
+  return Date.UTC(y, mo - 1, d, h, mi, s);
 }

@@ -3,7 +3,7 @@
  * is built as a "byte string" (every character ≤ U+00FF is one byte) and must be hashed as
  * latin1: header values come from Node already in that form.
  */
-import { createHash } from 'node:crypto';
+import { sha256Latin1Hex } from './hash.js';
 import type { SigV4Request } from './types.js';
 import { uriEncode } from './uri-encode.js';
 
@@ -66,14 +66,17 @@ function byNameThenValue(a: [string, string], b: [string, string]): number {
 }
 
 const NEEDS_TRIM = /[\t\r\n]| {2}|^ | $/;
-const WIDE_CHAR = /[^\u0000-\u00ff]/;
+const WIDE_CHAR = /[\u0100-\uffff]/;
 
 /**
  * Canonical header lines (`name:value\n` each) for the signed header names. Values are trimmed
  * and runs of spaces collapsed; repeated headers are joined with `,`. A signed header absent
  * from the request contributes an empty value. `host` falls back to HTTP/2's `:authority`.
  */
-export function canonicalHeaders(headers: SigV4Request['headers'], signed: readonly string[]): string {
+export function canonicalHeaders(
+  headers: SigV4Request['headers'],
+  signed: readonly string[],
+): string {
   let out = '';
   for (const name of signed) {
     let value = headers[name];
@@ -113,6 +116,5 @@ export function canonicalRequest(parts: CanonicalParts, query: string): string {
 
 /** `AWS4-HMAC-SHA256\n<amzDate>\n<scope>\n<hex sha256(canonical request)>`. */
 export function stringToSign(amzDate: string, scope: string, canonical: string): string {
-  const hash = createHash('sha256').update(canonical, 'latin1').digest('hex');
-  return `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${hash}`;
+  return `AWS4-HMAC-SHA256\n${amzDate}\n${scope}\n${sha256Latin1Hex(canonical)}`;
 }

@@ -97,7 +97,10 @@ export class SigV4Error extends AwsError {
     this.reason = reason;
     this.details = details;
     if (canonicalRequest !== undefined) {
-      Object.defineProperty(this, 'canonicalRequest', { value: canonicalRequest, enumerable: false });
+      Object.defineProperty(this, 'canonicalRequest', {
+        value: canonicalRequest,
+        enumerable: false,
+      });
     }
   }
 }

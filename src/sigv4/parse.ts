@@ -14,7 +14,12 @@ const TERMINATOR = 'aws4_request';
 /** A week: the longest a presigned URL may live (the signing key's own lifetime). */
 export const MAX_PRESIGNED_EXPIRES_SECONDS = 604_800;
 /** Query parameters whose presence makes a request presigned. */
-const PRESIGN_MARKERS = ['X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-SignedHeaders'];
+const PRESIGN_MARKERS = [
+  'X-Amz-Algorithm',
+  'X-Amz-Credential',
+  'X-Amz-Signature',
+  'X-Amz-SignedHeaders',
+];
 
 const MULTIPLE_AUTH =
   'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query ' +
@@ -59,7 +64,10 @@ function parseAuthorizationHeader(req: SigV4Request, authorization: string): Par
     }
     // Bearer, Basic, SigV2 (`AWS key:sig`), a bare token: AWS lists what a SigV4 header needs.
     const missing = requirements(new Map(), rawDate);
-    throw incomplete(`${missing.join(' ')} Authorization=${authorization}`, 'unsupported-authorization');
+    throw incomplete(
+      `${missing.join(' ')} Authorization=${authorization}`,
+      'unsupported-authorization',
+    );
   }
 
   const components = new Map<string, string>();
@@ -129,7 +137,9 @@ function requirements(components: ReadonlyMap<string, string>, date: string | un
     if (!components.get(name)) missing.push(`Authorization header requires '${name}' parameter.`);
   }
   if (date === undefined) {
-    missing.push("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
+    missing.push(
+      "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+    );
   }
   return missing;
 }
@@ -194,7 +204,9 @@ function parsePresigned(req: SigV4Request, params: ReadonlyMap<string, string>):
 }
 
 function parseExpires(text: string): number {
-  if (!/^-?\d+$/.test(text)) throw incomplete('X-Amz-Expires should be a number', 'invalid-expires');
+  if (!/^-?\d+$/.test(text)) {
+    throw incomplete('X-Amz-Expires should be a number', 'invalid-expires');
+  }
   const seconds = Number(text);
   if (seconds < 0) throw incomplete('X-Amz-Expires must be non-negative', 'invalid-expires');
   if (seconds > MAX_PRESIGNED_EXPIRES_SECONDS) {
@@ -243,7 +255,7 @@ interface Credential {
 function splitCredential(text: string): Credential | undefined {
   const parts = text.split('/');
   if (parts.length !== 5 || parts[0] === '') return undefined;
-  const [accessKeyId, date, region, service, terminator] = parts as [string, string, string, string, string];
+  const [accessKeyId = '', date = '', region = '', service = '', terminator = ''] = parts;
   return { accessKeyId, date, region, service, terminator };
 }
 
@@ -279,5 +291,7 @@ function checkScope(credential: Credential, amzDate: string): void {
     );
     reason ??= 'scope-date';
   }
-  if (reason !== undefined) throw new SigV4Error('SignatureDoesNotMatch', problems.join(' '), reason);
+  if (reason !== undefined) {
+    throw new SigV4Error('SignatureDoesNotMatch', problems.join(' '), reason);
+  }
 }

@@ -6,7 +6,8 @@
  * Entries are keyed by a SHA-256 digest of (secret, date, region, service), never by the
  * secret itself, and the cache is module-private: nothing here can end up in a log line.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sha256 } from './hash.js';
 
 const MAX_ENTRIES = 1024;
 const cache = new Map<string, Buffer>();
@@ -14,10 +15,10 @@ const cache = new Map<string, Buffer>();
 /** The signing key for one credential scope; derived once, then served from the cache. */
 export function signingKey(secret: string, date: string, region: string, service: string): Buffer {
   // Length prefixes: region and service come from the client and may contain any separator.
-  const id = createHash('sha256')
-    .update(`${date.length}:${date}${region.length}:${region}${service.length}:${service}`)
-    .update(secret)
-    .digest('base64');
+  const id = sha256(
+    `${date.length}:${date}${region.length}:${region}${service.length}:${service}${secret}`,
+    'base64',
+  );
   const hit = cache.get(id);
   if (hit !== undefined) {
     cache.delete(id); // re-insert: Map iteration order is the recency order

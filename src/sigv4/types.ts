@@ -89,8 +89,8 @@ export interface VerifyOptions {
 /** What a verified signature yields: enough to check aws-chunked chunk signatures. */
 export interface VerifiedSignatureV4 {
   /**
-   * The derived signing key (a copy). Non-enumerable, so logging this object does not print
-   * key material; spreading it drops the key.
+   * The derived signing key; each read returns a fresh copy. A getter, not an own property, so
+   * logging or serialising this object prints no key material (and `{ ...verified }` drops it).
    */
   readonly signingKey: Buffer;
   /** The request's signature; the first chunk signature chains from it. */
