@@ -11,7 +11,8 @@ export function registerAccountCommands(program: Command): void {
     .command('create')
     .description('Create an account with an admin user, and write its profile latchkey-<id>.')
     .requiredOption('--account-id <id>', '12-digit account id');
-  withInstanceOptions(create).action(async (flags: InstanceFlags & { accountId: string; json?: boolean }) => {
+  withInstanceOptions(create).action(
+    async (flags: InstanceFlags & { accountId: string; json?: boolean }) => {
       validateAccountId(flags.accountId);
       const admin = instanceProfile(flags);
       const created = await callJson(admin, 'latchkey', 'POST', '/_latchkey/api/accounts', {
@@ -27,5 +28,6 @@ export function registerAccountCommands(program: Command): void {
       });
       if (flags.json) console.log(JSON.stringify({ accountId: flags.accountId, profile: name }));
       else console.log(`Account ${flags.accountId} created; its admin is profile ${name}.`);
-    });
+    },
+  );
 }

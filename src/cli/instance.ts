@@ -13,7 +13,9 @@ export interface InstanceFlags {
 export function instanceProfile(flags: InstanceFlags): Profile {
   const profile = readProfile(flags.dataDir, flags.profile ?? DEFAULT_PROFILE);
   if (profile === undefined) {
-    throw new Error(`no profile ${flags.profile} in ${flags.dataDir}/aws; start the server first (latchkey up)`);
+    throw new Error(
+      `no profile ${flags.profile} in ${flags.dataDir}/aws; start the server first (latchkey up)`,
+    );
   }
   return flags.endpoint === undefined ? profile : { ...profile, endpointUrl: flags.endpoint };
 }
@@ -34,7 +36,8 @@ export async function callJson(
       throw new Error(`no Latchkey server answers at ${profile.endpointUrl} (${String(err)})`);
     },
   );
-  if (status !== 200) throw new Error(`${String(json.__type ?? status)}: ${String(json.message ?? '')}`);
+  if (status !== 200)
+    throw new Error(`${String(json.__type ?? status)}: ${String(json.message ?? '')}`);
   return json;
 }
 

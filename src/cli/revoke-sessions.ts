@@ -7,13 +7,24 @@ export function registerRevokeSessionsCommand(program: Command): void {
   withInstanceOptions(
     program
       .command('revoke-sessions')
-      .description('Make every session of a role issued before now fail at once (beyond AWS, which cannot).')
+      .description(
+        'Make every session of a role issued before now fail at once (beyond AWS, which cannot).',
+      )
       .requiredOption('--role <arn>', 'role ARN'),
   ).action(async (flags: InstanceFlags & { role: string; json?: boolean }) => {
-    const result = await callJson(instanceProfile(flags), 'latchkey', 'POST', '/_latchkey/api/session-revocations', {
-      roleArn: flags.role,
-    });
+    const result = await callJson(
+      instanceProfile(flags),
+      'latchkey',
+      'POST',
+      '/_latchkey/api/session-revocations',
+      {
+        roleArn: flags.role,
+      },
+    );
     if (flags.json) console.log(JSON.stringify(result));
-    else console.log(`Sessions of ${flags.role} issued before ${String(result.revokedBefore)} are revoked.`);
+    else
+      console.log(
+        `Sessions of ${flags.role} issued before ${String(result.revokedBefore)} are revoked.`,
+      );
   });
 }

@@ -58,7 +58,10 @@ export class ClusterDirectory {
       await this.db.insertInto('eks_clusters').values(row).execute();
     } catch (err) {
       if (isUniqueViolation(err)) {
-        throw new AwsError('ResourceInUseException', `Cluster already exists with name: ${input.name}`);
+        throw new AwsError(
+          'ResourceInUseException',
+          `Cluster already exists with name: ${input.name}`,
+        );
       }
       throw err;
     }
@@ -111,7 +114,9 @@ export class ClusterDirectory {
     const names = (await query.execute()).map((r) => r.name);
     const page = names.slice(0, options.maxResults);
     const last = page.at(-1);
-    return names.length > options.maxResults && last !== undefined ? { names: page, next: last } : { names: page };
+    return names.length > options.maxResults && last !== undefined
+      ? { names: page, next: last }
+      : { names: page };
   }
 
   /** Deletes a cluster and its issuer's keys; tokens it signed stop verifying. */

@@ -40,7 +40,10 @@ export function createEksRestService(deps: EksDeps): RestService {
           validateClusterName(name);
           const roleArn = requireString(call.body, 'roleArn');
           if (!ROLE_ARN.test(roleArn)) {
-            throw new AwsError('InvalidParameterException', `roleArn ${roleArn} is not a valid IAM role ARN.`);
+            throw new AwsError(
+              'InvalidParameterException',
+              `roleArn ${roleArn} is not a valid IAM role ARN.`,
+            );
           }
           const vpc = call.body.resourcesVpcConfig;
           if (typeof vpc !== 'object' || vpc === null || Array.isArray(vpc)) {
@@ -48,7 +51,10 @@ export function createEksRestService(deps: EksDeps): RestService {
           }
           const version = optionalString(call.body, 'version') ?? DEFAULT_KUBERNETES_VERSION;
           if (!/^\d+\.\d+$/.test(version)) {
-            throw new AwsError('InvalidParameterException', `unsupported Kubernetes version ${version}`);
+            throw new AwsError(
+              'InvalidParameterException',
+              `unsupported Kubernetes version ${version}`,
+            );
           }
           const tags = validateTags(call.body.tags);
           await authorize(call, 'CreateCluster', clusterArn(call, name));
@@ -70,11 +76,18 @@ export function createEksRestService(deps: EksDeps): RestService {
           const max = call.query.get('maxResults');
           const maxResults = max === null ? 100 : Number(max);
           if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > 100) {
-            throw new AwsError('InvalidParameterException', 'maxResults must be between 1 and 100.');
+            throw new AwsError(
+              'InvalidParameterException',
+              'maxResults must be between 1 and 100.',
+            );
           }
           const token = call.query.get('nextToken');
           const after = token === null ? undefined : decodeToken(token);
-          await authorize(call, 'ListClusters', `arn:aws:eks:${region}:${call.principal.accountId}:cluster/*`);
+          await authorize(
+            call,
+            'ListClusters',
+            `arn:aws:eks:${region}:${call.principal.accountId}:cluster/*`,
+          );
           const page = await clusters.listNames(call.principal.accountId, { maxResults, after });
           return page.next === undefined
             ? { clusters: page.names }
@@ -139,10 +152,14 @@ function requireString(body: Readonly<Record<string, unknown>>, field: string): 
   return value;
 }
 
-function optionalString(body: Readonly<Record<string, unknown>>, field: string): string | undefined {
+function optionalString(
+  body: Readonly<Record<string, unknown>>,
+  field: string,
+): string | undefined {
   const value = body[field];
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new AwsError('InvalidParameterException', `${field} must be a string.`);
+  if (typeof value !== 'string')
+    throw new AwsError('InvalidParameterException', `${field} must be a string.`);
   return value;
 }
 
@@ -153,9 +170,16 @@ export function validateTags(value: unknown): Record<string, string> {
     throw new AwsError('InvalidParameterException', 'tags must be a map of strings.');
   }
   const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length > 50) throw new AwsError('InvalidParameterException', 'At most 50 tags are allowed.');
+  if (entries.length > 50)
+    throw new AwsError('InvalidParameterException', 'At most 50 tags are allowed.');
   for (const [k, v] of entries) {
-    if (k.length < 1 || k.length > 128 || typeof v !== 'string' || v.length > 256 || k.toLowerCase().startsWith('aws:')) {
+    if (
+      k.length < 1 ||
+      k.length > 128 ||
+      typeof v !== 'string' ||
+      v.length > 256 ||
+      k.toLowerCase().startsWith('aws:')
+    ) {
       throw new AwsError('InvalidParameterException', `The tag ${k} is invalid.`);
     }
   }

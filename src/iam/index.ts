@@ -30,6 +30,10 @@ export {
   type ManagedPolicy,
   type PolicyVersion,
 } from './managed-policies.js';
-export { encodePolicyDocument, type PolicyDocumentKind, type PolicyValidator } from './policy-document.js';
+export {
+  encodePolicyDocument,
+  type PolicyDocumentKind,
+  type PolicyValidator,
+} from './policy-document.js';
 export { PrincipalPolicies, type InlinePolicy, type PolicyHolder } from './principal-policies.js';
 export { parseRoleArn, roleArn, RoleDirectory, type IamRole } from './roles.js';

@@ -42,7 +42,9 @@ export function policyArn(accountId: string, path: string, name: string): string
 
 /** Splits a policy ARN into account, path and name; InvalidInput when it is not one. */
 export function parsePolicyArn(arn: string): { accountId: string; path: string; name: string } {
-  const m = /^arn:aws:iam::(\d{12}|aws):policy(\/(?:[\u0021-\u007E]*\/)?)([\w+=,.@-]{1,128})$/.exec(arn);
+  const m = /^arn:aws:iam::(\d{12}|aws):policy(\/(?:[\u0021-\u007E]*\/)?)([\w+=,.@-]{1,128})$/.exec(
+    arn,
+  );
   if (m?.[1] === undefined || m[2] === undefined || m[3] === undefined) {
     throw new AwsError('InvalidInput', `ARN ${arn} is not valid.`);
   }
@@ -58,7 +60,8 @@ interface AwsManagedEntry {
 const AWS_POLICIES: ReadonlyMap<string, AwsManagedEntry> = new Map(
   awsManaged.policies.map((p) => {
     const created = new Date(p.createDate);
-    const id = 'ANPA' + createHash('sha256').update(p.name).digest('hex').slice(0, 17).toUpperCase();
+    const id =
+      'ANPA' + createHash('sha256').update(p.name).digest('hex').slice(0, 17).toUpperCase();
     return [
       p.name.toLowerCase(),
       {
@@ -92,7 +95,13 @@ export class ManagedPolicyDirectory {
   /** Creates a customer-managed policy with version v1. */
   async create(
     accountId: string,
-    input: { name: string; path: string; description?: string | undefined; document: string; tags: Record<string, string> },
+    input: {
+      name: string;
+      path: string;
+      description?: string | undefined;
+      document: string;
+      tags: Record<string, string>;
+    },
   ): Promise<ManagedPolicy> {
     const now = nowIso();
     const row = {
@@ -163,7 +172,8 @@ export class ManagedPolicyDirectory {
     const policy = await this.get(arn);
     if (policy.accountId === AWS_MANAGED) {
       const version = AWS_POLICIES.get(policy.policyName.toLowerCase())?.version;
-      if (version === undefined || version.versionId !== versionId) throw noSuchVersion(arn, versionId);
+      if (version === undefined || version.versionId !== versionId)
+        throw noSuchVersion(arn, versionId);
       return version;
     }
     const row = await this.db
@@ -206,7 +216,11 @@ export class ManagedPolicyDirectory {
   }
 
   /** Adds a version (LimitExceeded past five), optionally making it the default. */
-  async createVersion(arn: string, document: string, setAsDefault: boolean): Promise<PolicyVersion> {
+  async createVersion(
+    arn: string,
+    document: string,
+    setAsDefault: boolean,
+  ): Promise<PolicyVersion> {
     const policy = await this.#customer(arn, 'CreatePolicyVersion');
     const key = policy.policyName.toLowerCase();
     const now = nowIso();
@@ -232,7 +246,13 @@ export class ManagedPolicyDirectory {
       const id = `v${row.next_version}`;
       await trx
         .insertInto('iam_policy_versions')
-        .values({ account_id: policy.accountId, policy_name_key: key, version_id: id, document, created_at: now })
+        .values({
+          account_id: policy.accountId,
+          policy_name_key: key,
+          version_id: id,
+          document,
+          created_at: now,
+        })
         .execute();
       await trx
         .updateTable('iam_managed_policies')
@@ -312,7 +332,10 @@ export class ManagedPolicyDirectory {
     const out: ManagedPolicy[] = [];
     if (options.scope !== 'Local') {
       for (const { policy } of AWS_POLICIES.values()) {
-        out.push({ ...policy, attachmentCount: await this.#attachmentCount(policy.arn, accountId) });
+        out.push({
+          ...policy,
+          attachmentCount: await this.#attachmentCount(policy.arn, accountId),
+        });
       }
     }
     if (options.scope !== 'AWS') {
@@ -358,7 +381,9 @@ function versionNumber(id: string): number {
   return Number(id.slice(1));
 }
 
-function toPolicy(row: Database['iam_managed_policies']): Omit<ManagedPolicy, 'attachmentCount'> & { attachmentCount: number } {
+function toPolicy(
+  row: Database['iam_managed_policies'],
+): Omit<ManagedPolicy, 'attachmentCount'> & { attachmentCount: number } {
   return {
     accountId: row.account_id,
     policyName: row.policy_name,
@@ -379,6 +404,8 @@ function noSuchPolicy(arn: string): AwsError {
 }
 
 function noSuchVersion(arn: string, versionId: string): AwsError {
-  return new AwsError('NoSuchEntity', `Policy ${arn} version ${versionId} does not exist or is not attachable.`);
+  return new AwsError(
+    'NoSuchEntity',
+    `Policy ${arn} version ${versionId} does not exist or is not attachable.`,
+  );
 }
-

@@ -31,10 +31,14 @@ export function oidcProviderActions(deps: OidcProviderApiDeps): Record<string, Q
 
   /** Reads the ARN parameter, checks it belongs to the caller's account, authorizes. */
   const target = async (call: QueryCall, action: string): Promise<string> => {
-    const arn = validateParameter('openIDConnectProviderArn', call.params.require('OpenIDConnectProviderArn'), {
-      min: 20,
-      max: 2048,
-    });
+    const arn = validateParameter(
+      'openIDConnectProviderArn',
+      call.params.require('OpenIDConnectProviderArn'),
+      {
+        min: 20,
+        max: 2048,
+      },
+    );
     await authorize(call, action, arn);
     if (parseOidcProviderArn(arn).accountId !== call.principal.accountId) {
       throw new AwsError('NoSuchEntity', `OpenIDConnect Provider not found for arn ${arn}`);
@@ -50,7 +54,13 @@ export function oidcProviderActions(deps: OidcProviderApiDeps): Record<string, Q
       const tags = readTags(call.params);
       const arn = oidcProviderArn(call.principal.accountId, url);
       await authorize(call, 'CreateOpenIDConnectProvider', arn);
-      const created = await providers.create(call.principal.accountId, { scheme, url, clientIds, thumbprints, tags });
+      const created = await providers.create(call.principal.accountId, {
+        scheme,
+        url,
+        clientIds,
+        thumbprints,
+        tags,
+      });
       return { OpenIDConnectProviderArn: created.arn, Tags: tagsXml(created.tags) };
     },
 
@@ -80,7 +90,9 @@ export function oidcProviderActions(deps: OidcProviderApiDeps): Record<string, Q
       const arn = await target(call, 'AddClientIDToOpenIDConnectProvider');
       const [clientId] = readClientIds([call.params.require('ClientID')]);
       await providers.update(arn, (p) =>
-        p.clientIds.includes(clientId ?? '') ? {} : { clientIds: readClientIds([...p.clientIds, clientId ?? '']) },
+        p.clientIds.includes(clientId ?? '')
+          ? {}
+          : { clientIds: readClientIds([...p.clientIds, clientId ?? '']) },
       );
       return undefined;
     },
@@ -88,7 +100,9 @@ export function oidcProviderActions(deps: OidcProviderApiDeps): Record<string, Q
     async RemoveClientIDFromOpenIDConnectProvider(call) {
       const arn = await target(call, 'RemoveClientIDFromOpenIDConnectProvider');
       const clientId = call.params.require('ClientID');
-      await providers.update(arn, (p) => ({ clientIds: p.clientIds.filter((c) => c !== clientId) }));
+      await providers.update(arn, (p) => ({
+        clientIds: p.clientIds.filter((c) => c !== clientId),
+      }));
       return undefined;
     },
 
@@ -153,7 +167,10 @@ export function parseProviderUrl(
 
 function readClientIds(ids: string[]): string[] {
   if (ids.length > MAX_CLIENT_IDS) {
-    throw new AwsError('LimitExceeded', `Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: ${MAX_CLIENT_IDS}`);
+    throw new AwsError(
+      'LimitExceeded',
+      `Cannot exceed quota for ClientIdsPerOpenIdConnectProvider: ${MAX_CLIENT_IDS}`,
+    );
   }
   for (const id of ids) validateParameter('clientID', id, { min: 1, max: 255 });
   return [...new Set(ids)];
@@ -161,10 +178,18 @@ function readClientIds(ids: string[]): string[] {
 
 function readThumbprints(prints: string[]): string[] {
   if (prints.length > MAX_THUMBPRINTS) {
-    throw new AwsError('LimitExceeded', `Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: ${MAX_THUMBPRINTS}`);
+    throw new AwsError(
+      'LimitExceeded',
+      `Cannot exceed quota for ThumbprintsPerOpenIdConnectProvider: ${MAX_THUMBPRINTS}`,
+    );
   }
   for (const t of prints) {
-    validateParameter('thumbprintList.member', t, { pattern: /^[0-9a-fA-F]{40}$/, patternText: '[0-9a-fA-F]{40}', min: 40, max: 40 });
+    validateParameter('thumbprintList.member', t, {
+      pattern: /^[0-9a-fA-F]{40}$/,
+      patternText: '[0-9a-fA-F]{40}',
+      min: 40,
+      max: 40,
+    });
   }
   return prints.map((t) => t.toLowerCase());
 }

@@ -42,7 +42,13 @@ export class OidcProviderDirectory {
   /** Registers a provider; EntityAlreadyExists for a URL already registered in the account. */
   async create(
     accountId: string,
-    input: { scheme: string; url: string; clientIds: string[]; thumbprints: string[]; tags: Record<string, string> },
+    input: {
+      scheme: string;
+      url: string;
+      clientIds: string[];
+      thumbprints: string[];
+      tags: Record<string, string>;
+    },
   ): Promise<OidcProvider> {
     const row = {
       account_id: accountId,
@@ -69,7 +75,10 @@ export class OidcProviderDirectory {
         await trx.insertInto('iam_oidc_providers').values(row).execute();
       } catch (err) {
         if (isUniqueViolation(err)) {
-          throw new AwsError('EntityAlreadyExists', `Provider with url ${input.scheme}://${input.url} already exists.`);
+          throw new AwsError(
+            'EntityAlreadyExists',
+            `Provider with url ${input.scheme}://${input.url} already exists.`,
+          );
         }
         throw err;
       }

@@ -4,7 +4,12 @@
 import type { Authorizer } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
 import type { QueryCall, QueryHandler, XmlObject } from '../protocol/index.js';
-import { policyArn, type ManagedPolicy, type ManagedPolicyDirectory, type PolicyVersion } from './managed-policies.js';
+import {
+  policyArn,
+  type ManagedPolicy,
+  type ManagedPolicyDirectory,
+  type PolicyVersion,
+} from './managed-policies.js';
 import { encodePolicyDocument, type PolicyValidator } from './policy-document.js';
 import type { PrincipalPolicies } from './principal-policies.js';
 import { attachedPoliciesXml } from './role-api.js';
@@ -35,7 +40,10 @@ export function policyActions(deps: PolicyApiDeps): Record<string, QueryHandler>
     authorizer.authorize(call.principal, { action: `iam:${action}`, resource });
 
   const targetPolicy = async (call: QueryCall, action: string): Promise<string> => {
-    const arn = validateParameter('policyArn', call.params.require('PolicyArn'), { min: 20, max: 2048 });
+    const arn = validateParameter('policyArn', call.params.require('PolicyArn'), {
+      min: 20,
+      max: 2048,
+    });
     await authorize(call, action, arn);
     return arn;
   };
@@ -44,7 +52,11 @@ export function policyActions(deps: PolicyApiDeps): Record<string, QueryHandler>
     await authorize(call, action, userArn(call.principal.accountId, '/', name));
     return users.get(call.principal.accountId, name);
   };
-  const userHolder = (u: IamUser) => ({ kind: 'user' as const, accountId: u.accountId, name: u.userName });
+  const userHolder = (u: IamUser) => ({
+    kind: 'user' as const,
+    accountId: u.accountId,
+    name: u.userName,
+  });
 
   return {
     async CreatePolicy(call) {
@@ -56,7 +68,13 @@ export function policyActions(deps: PolicyApiDeps): Record<string, QueryHandler>
       const tags = readTags(call.params);
       validatePolicy(document, 'managed');
       await authorize(call, 'CreatePolicy', policyArn(call.principal.accountId, path, name));
-      const policy = await policies.create(call.principal.accountId, { name, path, description, document, tags });
+      const policy = await policies.create(call.principal.accountId, {
+        name,
+        path,
+        description,
+        document,
+        tags,
+      });
       return { Policy: policyXml(policy) };
     },
 
@@ -78,7 +96,12 @@ export function policyActions(deps: PolicyApiDeps): Record<string, QueryHandler>
         );
       }
       const pathPrefix = validatePathPrefix(call.params.get('PathPrefix'));
-      const maxItems = validateInteger('maxItems', call.params.get('MaxItems'), { min: 1, max: 1000 }, 100);
+      const maxItems = validateInteger(
+        'maxItems',
+        call.params.get('MaxItems'),
+        { min: 1, max: 1000 },
+        100,
+      );
       await authorize(call, 'ListPolicies', '*');
       const all = await policies.list(call.principal.accountId, {
         scope,
@@ -90,7 +113,9 @@ export function policyActions(deps: PolicyApiDeps): Record<string, QueryHandler>
       const more = start + maxItems < all.length;
       return {
         Policies: page.map(policyXml),
-        ...(more ? { IsTruncated: true, Marker: String(start + maxItems) } : { IsTruncated: false }),
+        ...(more
+          ? { IsTruncated: true, Marker: String(start + maxItems) }
+          : { IsTruncated: false }),
       };
     },
 
@@ -98,7 +123,11 @@ export function policyActions(deps: PolicyApiDeps): Record<string, QueryHandler>
       const document = call.params.require('PolicyDocument');
       validatePolicy(document, 'managed');
       const arn = ownPolicy(call, await targetPolicy(call, 'CreatePolicyVersion'));
-      const version = await policies.createVersion(arn, document, call.params.get('SetAsDefault') === 'true');
+      const version = await policies.createVersion(
+        arn,
+        document,
+        call.params.get('SetAsDefault') === 'true',
+      );
       return { PolicyVersion: versionXml(version, false) };
     },
 
@@ -110,7 +139,10 @@ export function policyActions(deps: PolicyApiDeps): Record<string, QueryHandler>
 
     async ListPolicyVersions(call) {
       const arn = await targetPolicy(call, 'ListPolicyVersions');
-      return { Versions: (await policies.listVersions(arn)).map((v) => versionXml(v, false)), IsTruncated: false };
+      return {
+        Versions: (await policies.listVersions(arn)).map((v) => versionXml(v, false)),
+        IsTruncated: false,
+      };
     },
 
     async SetDefaultPolicyVersion(call) {
@@ -145,7 +177,10 @@ export function policyActions(deps: PolicyApiDeps): Record<string, QueryHandler>
     async ListAttachedUserPolicies(call) {
       const user = await targetUser(call, 'ListAttachedUserPolicies');
       return {
-        AttachedPolicies: await attachedPoliciesXml(policies, await principalPolicies.attached(userHolder(user))),
+        AttachedPolicies: await attachedPoliciesXml(
+          policies,
+          await principalPolicies.attached(userHolder(user)),
+        ),
         IsTruncated: false,
       };
     },
@@ -195,7 +230,10 @@ function ownPolicy(call: QueryCall, arn: string): string {
 }
 
 function readVersionId(value: string): string {
-  return validateParameter('versionId', value, { pattern: /^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$/, patternText: 'v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?' });
+  return validateParameter('versionId', value, {
+    pattern: /^v[1-9][0-9]*(\.[A-Za-z0-9-]*)?$/,
+    patternText: 'v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?',
+  });
 }
 
 function readMarker(value: string | undefined): number {

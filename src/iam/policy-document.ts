@@ -1,12 +1,6 @@
 /** Where a policy document is used; each kind has its own grammar rules and size limit. */
 export type PolicyDocumentKind =
-  | 'trust'
-  | 'role-inline'
-  | 'user-inline'
-  | 'managed'
-  | 'boundary'
-  | 'session'
-  | 'resource';
+  'trust' | 'role-inline' | 'user-inline' | 'managed' | 'boundary' | 'session' | 'resource';
 
 /**
  * Checks a policy document before it is stored: throws AwsError MalformedPolicyDocument (or
@@ -19,5 +13,8 @@ export type PolicyValidator = (document: string, kind: PolicyDocumentKind) => vo
  * decodes them, the SDKs leave that to the caller.
  */
 export function encodePolicyDocument(document: string): string {
-  return encodeURIComponent(document).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(document).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }

@@ -23,10 +23,19 @@ export class PrincipalPolicies {
 
   /** Adds or replaces an inline policy (PutRolePolicy / PutUserPolicy). */
   async putInline(holder: PolicyHolder, policyName: string, document: string): Promise<void> {
-    const key = { account_id: holder.accountId, principal_kind: holder.kind, principal_name_key: holder.name.toLowerCase() };
+    const key = {
+      account_id: holder.accountId,
+      principal_kind: holder.kind,
+      principal_name_key: holder.name.toLowerCase(),
+    };
     await this.db
       .insertInto('iam_inline_policies')
-      .values({ ...key, policy_name: policyName, policy_name_key: policyName.toLowerCase(), document })
+      .values({
+        ...key,
+        policy_name: policyName,
+        policy_name_key: policyName.toLowerCase(),
+        document,
+      })
       .onConflict((oc) =>
         oc
           .columns(['account_id', 'principal_kind', 'principal_name_key', 'policy_name_key'])
@@ -65,7 +74,10 @@ export class PrincipalPolicies {
       .where('policy_name_key', '=', policyName.toLowerCase())
       .executeTakeFirst();
     if (result.numDeletedRows === 0n) {
-      throw new AwsError('NoSuchEntity', `The ${holder.kind} policy with name ${policyName} cannot be found.`);
+      throw new AwsError(
+        'NoSuchEntity',
+        `The ${holder.kind} policy with name ${policyName} cannot be found.`,
+      );
     }
   }
 
@@ -75,13 +87,20 @@ export class PrincipalPolicies {
     if (attached.includes(policyArn)) return;
     if (attached.length >= MAX_ATTACHED_POLICIES) {
       const quota = holder.kind === 'role' ? 'PoliciesPerRole' : 'PoliciesPerUser';
-      throw new AwsError('LimitExceeded', `Cannot exceed quota for ${quota}: ${MAX_ATTACHED_POLICIES}`);
+      throw new AwsError(
+        'LimitExceeded',
+        `Cannot exceed quota for ${quota}: ${MAX_ATTACHED_POLICIES}`,
+      );
     }
     const values = { account_id: holder.accountId, policy_arn: policyArn, attached_at: nowIso() };
     const insert =
       holder.kind === 'role'
-        ? this.db.insertInto('iam_role_policy_attachments').values({ ...values, role_name_key: holder.name.toLowerCase() })
-        : this.db.insertInto('user_policy_attachments').values({ ...values, user_name_key: holder.name.toLowerCase() });
+        ? this.db
+            .insertInto('iam_role_policy_attachments')
+            .values({ ...values, role_name_key: holder.name.toLowerCase() })
+        : this.db
+            .insertInto('user_policy_attachments')
+            .values({ ...values, user_name_key: holder.name.toLowerCase() });
     await insert.onConflict((oc) => oc.doNothing()).execute();
   }
 

@@ -49,7 +49,11 @@ export function roleActions(deps: RoleApiDeps): Record<string, QueryHandler> {
     await authorize(call, action, found?.arn ?? roleArn(accountId, '/', name));
     return found ?? roles.get(accountId, name);
   };
-  const holder = (role: IamRole) => ({ kind: 'role' as const, accountId: role.accountId, name: role.roleName });
+  const holder = (role: IamRole) => ({
+    kind: 'role' as const,
+    accountId: role.accountId,
+    name: role.roleName,
+  });
 
   const readBoundary = async (value: string | undefined): Promise<string | undefined> => {
     if (value === undefined) return undefined;
@@ -57,7 +61,10 @@ export function roleActions(deps: RoleApiDeps): Record<string, QueryHandler> {
     try {
       await policies.get(value);
     } catch {
-      throw new AwsError('NoSuchEntity', `Scope ARN: ${value} does not exist or is not attachable.`);
+      throw new AwsError(
+        'NoSuchEntity',
+        `Scope ARN: ${value} does not exist or is not attachable.`,
+      );
     }
     return value;
   };
@@ -68,7 +75,8 @@ export function roleActions(deps: RoleApiDeps): Record<string, QueryHandler> {
       const path = validateIamPath('path', call.params.get('Path') ?? '/');
       const trustPolicy = call.params.require('AssumeRolePolicyDocument');
       const description = readDescription(call.params.get('Description'));
-      const maxSessionDuration = readMaxSessionDuration(call.params.get('MaxSessionDuration')) ?? MIN_MAX_SESSION_DURATION;
+      const maxSessionDuration =
+        readMaxSessionDuration(call.params.get('MaxSessionDuration')) ?? MIN_MAX_SESSION_DURATION;
       const tags = readTags(call.params);
       const boundary = call.params.get('PermissionsBoundary');
       validatePolicy(trustPolicy, 'trust');
@@ -91,12 +99,23 @@ export function roleActions(deps: RoleApiDeps): Record<string, QueryHandler> {
 
     async ListRoles(call) {
       const pathPrefix = validatePathPrefix(call.params.get('PathPrefix'));
-      const maxItems = validateInteger('maxItems', call.params.get('MaxItems'), { min: 1, max: 1000 }, 100);
+      const maxItems = validateInteger(
+        'maxItems',
+        call.params.get('MaxItems'),
+        { min: 1, max: 1000 },
+        100,
+      );
       await authorize(call, 'ListRoles', '*');
-      const page = await roles.list(call.principal.accountId, { pathPrefix, marker: call.params.get('Marker'), maxItems });
+      const page = await roles.list(call.principal.accountId, {
+        pathPrefix,
+        marker: call.params.get('Marker'),
+        maxItems,
+      });
       return {
         Roles: page.items.map((r) => roleXml(r, false)),
-        ...(page.marker === undefined ? { IsTruncated: false } : { IsTruncated: true, Marker: page.marker }),
+        ...(page.marker === undefined
+          ? { IsTruncated: false }
+          : { IsTruncated: true, Marker: page.marker }),
       };
     },
 
@@ -176,7 +195,10 @@ export function roleActions(deps: RoleApiDeps): Record<string, QueryHandler> {
     async ListAttachedRolePolicies(call) {
       const role = await target(call, 'ListAttachedRolePolicies');
       return {
-        AttachedPolicies: await attachedPoliciesXml(policies, await principalPolicies.attached(holder(role))),
+        AttachedPolicies: await attachedPoliciesXml(
+          policies,
+          await principalPolicies.attached(holder(role)),
+        ),
         IsTruncated: false,
       };
     },
@@ -216,11 +238,17 @@ export function roleActions(deps: RoleApiDeps): Record<string, QueryHandler> {
 }
 
 /** The `AttachedPolicies` list: each attached policy's name and ARN. */
-export async function attachedPoliciesXml(policies: ManagedPolicyDirectory, arns: string[]): Promise<XmlObject[]> {
+export async function attachedPoliciesXml(
+  policies: ManagedPolicyDirectory,
+  arns: string[],
+): Promise<XmlObject[]> {
   const out: XmlObject[] = [];
   for (const arn of arns) {
     const name = arn.slice(arn.lastIndexOf('/') + 1);
-    out.push({ PolicyName: (await policies.get(arn).catch(() => undefined))?.policyName ?? name, PolicyArn: arn });
+    out.push({
+      PolicyName: (await policies.get(arn).catch(() => undefined))?.policyName ?? name,
+      PolicyArn: arn,
+    });
   }
   return out;
 }
@@ -250,6 +278,8 @@ function roleXml(role: IamRole, full = true): XmlObject {
 function readDescription(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   return validateParameter('description', value, {
+    // IAM allows tab, newline and carriage return in descriptions.
+    // eslint-disable-next-line no-control-regex
     pattern: /^[\u0009\u000A\u000D\u0020-\u007E\u00A1-\u00FF]*$/,
     patternText: '[\\u0009\\u000A\\u000D\\u0020-\\u007E\\u00A1-\\u00FF]*',
     max: 1000,

@@ -42,7 +42,9 @@ export function roleArn(accountId: string, path: string, roleName: string): stri
 /** Account and name of a role ARN (path ignored, as IAM resolves roles by name). */
 export function parseRoleArn(arn: string): { accountId: string; roleName: string } | undefined {
   const m = /^arn:aws:iam::(\d{12}):role\/(?:[\u0021-\u007E]*\/)?([\w+=,.@-]{1,64})$/.exec(arn);
-  return m?.[1] === undefined || m[2] === undefined ? undefined : { accountId: m[1], roleName: m[2] };
+  return m?.[1] === undefined || m[2] === undefined
+    ? undefined
+    : { accountId: m[1], roleName: m[2] };
 }
 
 /** IAM roles of every account. Names are unique per account, case-insensitively. */
@@ -68,7 +70,10 @@ export class RoleDirectory {
       await this.db.insertInto('iam_roles').values(row).execute();
     } catch (err) {
       if (isUniqueViolation(err)) {
-        throw new AwsError('EntityAlreadyExists', `Role with name ${input.roleName} already exists.`);
+        throw new AwsError(
+          'EntityAlreadyExists',
+          `Role with name ${input.roleName} already exists.`,
+        );
       }
       throw err;
     }
@@ -108,7 +113,8 @@ export class RoleDirectory {
       const prefix = options.pathPrefix;
       query = query.where(sql<boolean>`substr(path, 1, ${prefix.length}) = ${prefix}`);
     }
-    if (options.marker !== undefined) query = query.where('name_key', '>', decodeMarker(options.marker));
+    if (options.marker !== undefined)
+      query = query.where('name_key', '>', decodeMarker(options.marker));
     const rows = await query.execute();
     const items = rows.slice(0, options.maxItems).map(toRole);
     const last = items.at(-1);
@@ -133,9 +139,13 @@ export class RoleDirectory {
       .updateTable('iam_roles')
       .set({
         ...(change.description !== undefined ? { description: change.description } : {}),
-        ...(change.maxSessionDuration !== undefined ? { max_session_duration: change.maxSessionDuration } : {}),
+        ...(change.maxSessionDuration !== undefined
+          ? { max_session_duration: change.maxSessionDuration }
+          : {}),
         ...(change.trustPolicy !== undefined ? { trust_policy: change.trustPolicy } : {}),
-        ...(change.permissionsBoundary !== undefined ? { permissions_boundary: change.permissionsBoundary } : {}),
+        ...(change.permissionsBoundary !== undefined
+          ? { permissions_boundary: change.permissionsBoundary }
+          : {}),
         ...(change.tags !== undefined ? { tags: JSON.stringify(change.tags) } : {}),
       })
       .where('account_id', '=', accountId)
@@ -175,9 +185,16 @@ export class RoleDirectory {
         .where('role_name_key', '=', key)
         .executeTakeFirst();
       if (attached !== undefined) {
-        throw new AwsError('DeleteConflict', 'Cannot delete entity, must detach all policies first.');
+        throw new AwsError(
+          'DeleteConflict',
+          'Cannot delete entity, must detach all policies first.',
+        );
       }
-      await trx.deleteFrom('iam_roles').where('account_id', '=', accountId).where('name_key', '=', key).execute();
+      await trx
+        .deleteFrom('iam_roles')
+        .where('account_id', '=', accountId)
+        .where('name_key', '=', key)
+        .execute();
     });
   }
 }

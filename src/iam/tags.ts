@@ -33,7 +33,10 @@ export function readTags(params: QueryParams, name = 'Tags'): Record<string, str
     }
     // IAM tag keys are unique case-insensitively.
     if (seen.has(key.toLowerCase())) {
-      throw new AwsError('InvalidInput', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.');
+      throw new AwsError(
+        'InvalidInput',
+        'Duplicate tag keys found. Please note that Tag keys are case insensitive.',
+      );
     }
     seen.add(key.toLowerCase());
     tags[key] = value;
@@ -42,7 +45,10 @@ export function readTags(params: QueryParams, name = 'Tags'): Record<string, str
 }
 
 /** Merges new tags over old ones (keys compared case-insensitively, the new spelling wins). */
-export function mergeTags(current: Record<string, string>, added: Record<string, string>): Record<string, string> {
+export function mergeTags(
+  current: Record<string, string>,
+  added: Record<string, string>,
+): Record<string, string> {
   const out: Record<string, string> = {};
   const lowerAdded = new Set(Object.keys(added).map((k) => k.toLowerCase()));
   for (const [k, v] of Object.entries(current)) if (!lowerAdded.has(k.toLowerCase())) out[k] = v;
@@ -54,7 +60,10 @@ export function mergeTags(current: Record<string, string>, added: Record<string,
 }
 
 /** Removes tag keys (case-insensitively). */
-export function removeTags(current: Record<string, string>, keys: string[]): Record<string, string> {
+export function removeTags(
+  current: Record<string, string>,
+  keys: string[],
+): Record<string, string> {
   const drop = new Set(keys.map((k) => k.toLowerCase()));
   return Object.fromEntries(Object.entries(current).filter(([k]) => !drop.has(k.toLowerCase())));
 }

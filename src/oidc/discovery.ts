@@ -4,7 +4,10 @@ import type { JWK } from 'jose';
 export const JWKS_PATH = '/keys';
 
 /** The OpenID Connect discovery document of an issuer, in the form kube-apiserver serves it. */
-export function discoveryDocument(issuerUrl: string, algorithms: string[]): Record<string, unknown> {
+export function discoveryDocument(
+  issuerUrl: string,
+  algorithms: string[],
+): Record<string, unknown> {
   return {
     issuer: issuerUrl,
     jwks_uri: `${issuerUrl}${JWKS_PATH}`,

@@ -129,7 +129,10 @@ export class IssuerKeys {
       .selectAll()
       .where('issuer_id', '=', issuerId)
       .where((eb) =>
-        eb.or([eb('retire_after', 'is', null), eb('retire_after', '>', new Date(now).toISOString())]),
+        eb.or([
+          eb('retire_after', 'is', null),
+          eb('retire_after', '>', new Date(now).toISOString()),
+        ]),
       )
       .orderBy('created_at', 'desc')
       .limit(MAX_PUBLISHED_KEYS)
@@ -137,7 +140,9 @@ export class IssuerKeys {
     const current = rows.find((r) => r.retire_after === null);
     let signing: IssuerSigningKey | undefined;
     if (current !== undefined) {
-      const jwk = JSON.parse(openSecret(this.masterKey, current.private_jwk_sealed, current.kid)) as JWK;
+      const jwk = JSON.parse(
+        openSecret(this.masterKey, current.private_jwk_sealed, current.kid),
+      ) as JWK;
       signing = {
         kid: current.kid,
         alg: current.alg,

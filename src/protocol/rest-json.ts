@@ -52,7 +52,11 @@ export interface RouteMatch {
 }
 
 /** Finds the route for a method and raw (percent-encoded) path. */
-export function matchRoute(service: RestService, method: string, rawPath: string): RouteMatch | undefined {
+export function matchRoute(
+  service: RestService,
+  method: string,
+  rawPath: string,
+): RouteMatch | undefined {
   const parts = rawPath.split('/');
   for (const route of service.routes) {
     if (route.method !== method) continue;
@@ -79,7 +83,9 @@ export function matchRoute(service: RestService, method: string, rawPath: string
 
 /** True when some route of the service has this path, with any method. */
 export function hasPath(service: RestService, rawPath: string): boolean {
-  return ['GET', 'POST', 'PUT', 'DELETE'].some((m) => matchRoute(service, m, rawPath) !== undefined);
+  return ['GET', 'POST', 'PUT', 'DELETE'].some(
+    (m) => matchRoute(service, m, rawPath) !== undefined,
+  );
 }
 
 /** Parses a JSON object body; an empty body is `{}`. */

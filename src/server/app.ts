@@ -67,7 +67,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   app.get('/_latchkey/healthz', async () => ({ status: 'ok' }));
 
   // OIDC discovery and JWKS of each cluster's issuer: public, cacheable, as EKS serves them.
-  const issuerRoute = async (id: string, reply: FastifyReply, pick: (d: IssuerDocuments) => unknown) => {
+  const issuerRoute = async (
+    id: string,
+    reply: FastifyReply,
+    pick: (d: IssuerDocuments) => unknown,
+  ) => {
     const docs = /^[0-9A-F]{32}$/.test(id) ? await deps.issuer(id) : undefined;
     if (docs === undefined) return reply.code(404).send({ message: 'Not Found' });
     return reply.header('cache-control', 'public, max-age=300').send(pick(docs));

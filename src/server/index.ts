@@ -1,2 +1,8 @@
-export { API_BODY_LIMIT, buildApp, toSigV4Request, type AppDeps, type IssuerDocuments } from './app.js';
+export {
+  API_BODY_LIMIT,
+  buildApp,
+  toSigV4Request,
+  type AppDeps,
+  type IssuerDocuments,
+} from './app.js';
 export { startServer, type RunningServer, type ServerOptions } from './start.js';

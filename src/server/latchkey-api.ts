@@ -47,7 +47,10 @@ export function createLatchkeyApi(deps: {
             principal.userName === undefined
               ? []
               : await deps.users.attachedPolicyArns(principal.accountId, principal.userName);
-          if (principal.accountId !== DEFAULT_ACCOUNT_ID || !policies.includes(ADMINISTRATOR_ACCESS_ARN)) {
+          if (
+            principal.accountId !== DEFAULT_ACCOUNT_ID ||
+            !policies.includes(ADMINISTRATOR_ACCESS_ARN)
+          ) {
             throw new AwsError(
               'AccessDenied',
               `User: ${principal.arn} is not authorized to create accounts: only administrators of account ${DEFAULT_ACCOUNT_ID} may`,
@@ -70,10 +73,13 @@ export function createLatchkeyApi(deps: {
             action: 'latchkey:CreateServiceAccountToken',
             resource: cluster.arn,
           });
-          const token = await mintServiceAccountToken(await deps.issuerKeys.signingKey(cluster.issuerId), {
-            issuerUrl: cluster.issuerUrl,
-            ...input,
-          });
+          const token = await mintServiceAccountToken(
+            await deps.issuerKeys.signingKey(cluster.issuerId),
+            {
+              issuerUrl: cluster.issuerUrl,
+              ...input,
+            },
+          );
           return { token, issuer: cluster.issuerUrl };
         },
       },
@@ -85,11 +91,20 @@ export function createLatchkeyApi(deps: {
           const roleArn = typeof body.roleArn === 'string' ? body.roleArn : '';
           const role = parseRoleArn(roleArn);
           if (role === undefined) {
-            throw new AwsError('InvalidParameterException', `roleArn ${roleArn} is not a valid IAM role ARN.`);
+            throw new AwsError(
+              'InvalidParameterException',
+              `roleArn ${roleArn} is not a valid IAM role ARN.`,
+            );
           }
-          await deps.authorizer.authorize(principal, { action: 'latchkey:RevokeSessions', resource: roleArn });
+          await deps.authorizer.authorize(principal, {
+            action: 'latchkey:RevokeSessions',
+            resource: roleArn,
+          });
           if (role.accountId !== principal.accountId) {
-            throw new AwsError('AccessDeniedException', 'Sessions can be revoked only for roles of your own account.');
+            throw new AwsError(
+              'AccessDeniedException',
+              'Sessions can be revoked only for roles of your own account.',
+            );
           }
           const revokedBefore = await deps.revocations.revoke(`role:${roleArn}`);
           return { roleArn, revokedBefore: revokedBefore.toISOString() };
@@ -106,19 +121,31 @@ function readTokenRequest(body: Readonly<Record<string, unknown>>) {
   const str = (field: string): string | undefined => {
     const v = body[field];
     if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') throw new AwsError('InvalidParameterException', `${field} must be a string.`);
+    if (typeof v !== 'string')
+      throw new AwsError('InvalidParameterException', `${field} must be a string.`);
     return v;
   };
   const namespace = str('namespace') ?? '';
   const serviceAccount = str('serviceAccount') ?? '';
-  for (const [field, value] of [['namespace', namespace], ['serviceAccount', serviceAccount]]) {
+  for (const [field, value] of [
+    ['namespace', namespace],
+    ['serviceAccount', serviceAccount],
+  ]) {
     if (!K8S_NAME.test(value ?? '')) {
-      throw new AwsError('InvalidParameterException', `${field} '${value}' is not a valid Kubernetes name.`);
+      throw new AwsError(
+        'InvalidParameterException',
+        `${field} '${value}' is not a valid Kubernetes name.`,
+      );
     }
   }
   const audience = str('audience') ?? 'sts.amazonaws.com';
   const seconds = body.expirationSeconds ?? 86_400;
-  if (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < MIN_TOKEN_SECONDS || seconds > MAX_TOKEN_SECONDS) {
+  if (
+    typeof seconds !== 'number' ||
+    !Number.isInteger(seconds) ||
+    seconds < MIN_TOKEN_SECONDS ||
+    seconds > MAX_TOKEN_SECONDS
+  ) {
     throw new AwsError(
       'InvalidParameterException',
       `expirationSeconds must be an integer from ${MIN_TOKEN_SECONDS} to ${MAX_TOKEN_SECONDS}.`,
@@ -126,7 +153,10 @@ function readTokenRequest(body: Readonly<Record<string, unknown>>) {
   }
   const podName = str('podName');
   if (podName !== undefined && !K8S_NAME.test(podName)) {
-    throw new AwsError('InvalidParameterException', `podName '${podName}' is not a valid Kubernetes name.`);
+    throw new AwsError(
+      'InvalidParameterException',
+      `podName '${podName}' is not a valid Kubernetes name.`,
+    );
   }
   return {
     namespace,

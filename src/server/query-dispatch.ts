@@ -55,7 +55,11 @@ export class QueryDispatcher {
       if (anonymous !== undefined) {
         service = anonymous.service;
         const result = await anonymous.handler({ params, requestId, sourceIp });
-        return xml(200, renderQueryResult(action ?? '', service.namespace, result, requestId), requestId);
+        return xml(
+          200,
+          renderQueryResult(action ?? '', service.namespace, result, requestId),
+          requestId,
+        );
       }
       if (parsed.error !== undefined) throw parsed.error;
       const signature = parsed.signature;
@@ -76,7 +80,10 @@ export class QueryDispatcher {
       if (action === undefined) throw new AwsError('MissingAction', 'Missing Action');
       const handler = Object.hasOwn(service.actions, action) ? service.actions[action] : undefined;
       if (handler === undefined) {
-        throw new AwsError('InvalidAction', `Could not find operation ${action} for version ${versionOf(service)}`);
+        throw new AwsError(
+          'InvalidAction',
+          `Could not find operation ${action} for version ${versionOf(service)}`,
+        );
       }
       const result = await handler({
         params,

@@ -19,7 +19,11 @@ import {
 import { discoveryDocument, IssuerKeys, jwksDocument } from '../oidc/index.js';
 import { profileName, updateEndpoint, writeProfile } from '../profiles/index.js';
 import { loadMasterKey } from '../secrets/index.js';
-import { SealingKeyStore, SessionCredentialResolver, SessionRevocations } from '../sessions/index.js';
+import {
+  SealingKeyStore,
+  SessionCredentialResolver,
+  SessionRevocations,
+} from '../sessions/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createStsQueryService } from '../sts/index.js';
 import { buildApp } from './app.js';
@@ -66,7 +70,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const sessions = new SessionCredentialResolver(() => keyring, revocations);
     const resolver: CredentialResolver = {
       resolve: (accessKeyId, token) =>
-        accessKeyId.startsWith('ASIA') ? sessions.resolve(accessKeyId, token) : accessKeys.resolve(accessKeyId),
+        accessKeyId.startsWith('ASIA')
+          ? sessions.resolve(accessKeyId, token)
+          : accessKeys.resolve(accessKeyId),
     };
     const authorizer = createAdministratorAuthorizer(users);
     const issuerKeys = new IssuerKeys(store.db, masterKey);
@@ -95,7 +101,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           policies,
           principalPolicies,
           validatePolicy,
-          isOwnIssuer: (url) => publicUrl !== '' && url.startsWith(`${publicUrl}${ISSUER_PATH_PREFIX}`),
+          isOwnIssuer: (url) =>
+            publicUrl !== '' && url.startsWith(`${publicUrl}${ISSUER_PATH_PREFIX}`),
         }),
         createStsQueryService(),
       ],
@@ -117,7 +124,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         if (cluster === undefined) return undefined;
         const keys = await issuerKeys.publishedKeys(issuerId);
         const algorithms = [...new Set(keys.map((k) => k.alg ?? 'RS256'))];
-        return { discovery: discoveryDocument(cluster.issuerUrl, algorithms), jwks: jwksDocument(keys) };
+        return {
+          discovery: discoveryDocument(cluster.issuerUrl, algorithms),
+          jwks: jwksDocument(keys),
+        };
       },
     });
     await app.listen({ host: options.host, port: options.port });
@@ -134,7 +144,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         accessKeyId: firstKey.accessKeyId,
         secretAccessKey: firstKey.secretAccessKey,
       });
-      logger.info({ accountId: DEFAULT_ACCOUNT_ID }, 'first start: account and admin profile created');
+      logger.info(
+        { accountId: DEFAULT_ACCOUNT_ID },
+        'first start: account and admin profile created',
+      );
     } else {
       updateEndpoint(options.dataDir, url);
     }

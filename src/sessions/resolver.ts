@@ -23,7 +23,10 @@ export class SessionCredentialResolver implements CredentialResolver {
     private readonly revocations: SessionRevocations,
   ) {}
 
-  async resolve(accessKeyId: string, securityToken: string | undefined): Promise<ResolvedCredential | null> {
+  async resolve(
+    accessKeyId: string,
+    securityToken: string | undefined,
+  ): Promise<ResolvedCredential | null> {
     if (!accessKeyId.startsWith('ASIA') || securityToken === undefined) return null;
     const session = openSession(this.keyring(), accessKeyId, securityToken);
     if (session === null) return null;

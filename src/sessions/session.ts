@@ -35,7 +35,9 @@ export interface Session {
 }
 
 /** The ARN a session acts as: `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`. */
-export function assumedRoleArn(session: Pick<Session, 'accountId' | 'roleArn' | 'sessionName'>): string {
+export function assumedRoleArn(
+  session: Pick<Session, 'accountId' | 'roleArn' | 'sessionName'>,
+): string {
   const roleName = session.roleArn.slice(session.roleArn.lastIndexOf('/') + 1);
   return `arn:aws:sts::${session.accountId}:assumed-role/${roleName}/${session.sessionName}`;
 }

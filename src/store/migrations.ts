@@ -151,7 +151,11 @@ export const migrations: Record<string, Migration> = {
         .addColumn('version_id', 'text', (c) => c.notNull())
         .addColumn('document', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('iam_policy_versions_pk', ['account_id', 'policy_name_key', 'version_id'])
+        .addPrimaryKeyConstraint('iam_policy_versions_pk', [
+          'account_id',
+          'policy_name_key',
+          'version_id',
+        ])
         .execute();
       await db.schema
         .createTable('iam_role_policy_attachments')
@@ -159,7 +163,11 @@ export const migrations: Record<string, Migration> = {
         .addColumn('role_name_key', 'text', (c) => c.notNull())
         .addColumn('policy_arn', 'text', (c) => c.notNull())
         .addColumn('attached_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('iam_role_policy_attachments_pk', ['account_id', 'role_name_key', 'policy_arn'])
+        .addPrimaryKeyConstraint('iam_role_policy_attachments_pk', [
+          'account_id',
+          'role_name_key',
+          'policy_arn',
+        ])
         .execute();
     },
   },

@@ -1,6 +1,11 @@
 import { newAccessKeyId, newSecretAccessKey, type IamRole } from '../iam/index.js';
 import type { XmlObject } from '../protocol/index.js';
-import { assumedRoleArn, sealSession, type SealingKeyring, type Session } from '../sessions/index.js';
+import {
+  assumedRoleArn,
+  sealSession,
+  type SealingKeyring,
+  type Session,
+} from '../sessions/index.js';
 
 /** What a new role session is made of. */
 export interface SessionRequest {
@@ -27,7 +32,11 @@ export interface IssuedSession {
  * Issues temporary credentials for a role: a fresh `ASIA…` key and secret, and the sealed
  * session token that carries the whole session, so any replica can authenticate it.
  */
-export function issueSession(keyring: SealingKeyring, request: SessionRequest, now = Date.now()): IssuedSession {
+export function issueSession(
+  keyring: SealingKeyring,
+  request: SessionRequest,
+  now = Date.now(),
+): IssuedSession {
   const session: Session = {
     accessKeyId: newAccessKeyId('ASIA'),
     secretAccessKey: newSecretAccessKey(),

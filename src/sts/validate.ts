@@ -21,10 +21,20 @@ function validation(field: string, value: string, constraint: string): AwsError 
 /** RoleSessionName: 2–64 of `[\w+=,.@-]`. */
 export function readRoleSessionName(params: QueryParams): string {
   const value = params.require('RoleSessionName');
-  if (value.length < 2) throw validation('roleSessionName', value, 'Member must have length greater than or equal to 2');
-  if (value.length > 64) throw validation('roleSessionName', value, 'Member must have length less than or equal to 64');
+  if (value.length < 2)
+    throw validation(
+      'roleSessionName',
+      value,
+      'Member must have length greater than or equal to 2',
+    );
+  if (value.length > 64)
+    throw validation('roleSessionName', value, 'Member must have length less than or equal to 64');
   if (!/^[\w+=,.@-]*$/.test(value)) {
-    throw validation('roleSessionName', value, 'Member must satisfy regular expression pattern: [\\w+=,.@-]*');
+    throw validation(
+      'roleSessionName',
+      value,
+      'Member must satisfy regular expression pattern: [\\w+=,.@-]*',
+    );
   }
   return value;
 }
@@ -32,8 +42,10 @@ export function readRoleSessionName(params: QueryParams): string {
 /** A role ARN parameter: 20–2048 characters. */
 export function readRoleArn(params: QueryParams): string {
   const value = params.require('RoleArn');
-  if (value.length < 20) throw validation('roleArn', value, 'Member must have length greater than or equal to 20');
-  if (value.length > 2048) throw validation('roleArn', value, 'Member must have length less than or equal to 2048');
+  if (value.length < 20)
+    throw validation('roleArn', value, 'Member must have length greater than or equal to 20');
+  if (value.length > 2048)
+    throw validation('roleArn', value, 'Member must have length less than or equal to 2048');
   return value;
 }
 
@@ -41,15 +53,27 @@ export function readRoleArn(params: QueryParams): string {
  * DurationSeconds: at least 900, at most the role's MaxSessionDuration, and at most one hour
  * when the caller is itself a role session (role chaining).
  */
-export function readDurationSeconds(params: QueryParams, maxSessionDuration: number, chained: boolean): number {
+export function readDurationSeconds(
+  params: QueryParams,
+  maxSessionDuration: number,
+  chained: boolean,
+): number {
   const raw = params.get('DurationSeconds');
-  if (raw === undefined) return chained ? Math.min(DEFAULT_DURATION_SECONDS, ROLE_CHAINING_MAX_SECONDS) : DEFAULT_DURATION_SECONDS;
+  if (raw === undefined)
+    return chained
+      ? Math.min(DEFAULT_DURATION_SECONDS, ROLE_CHAINING_MAX_SECONDS)
+      : DEFAULT_DURATION_SECONDS;
   if (!/^\d{1,9}$/.test(raw)) throw validation('durationSeconds', raw, 'Member must be an integer');
   const seconds = Number(raw);
   if (seconds < MIN_DURATION_SECONDS) {
-    throw validation('durationSeconds', raw, `Member must have value greater than or equal to ${MIN_DURATION_SECONDS}`);
+    throw validation(
+      'durationSeconds',
+      raw,
+      `Member must have value greater than or equal to ${MIN_DURATION_SECONDS}`,
+    );
   }
-  if (seconds > 43_200) throw validation('durationSeconds', raw, 'Member must have value less than or equal to 43200');
+  if (seconds > 43_200)
+    throw validation('durationSeconds', raw, 'Member must have value less than or equal to 43200');
   if (chained && seconds > ROLE_CHAINING_MAX_SECONDS) {
     throw new AwsError(
       'ValidationError',
@@ -66,41 +90,74 @@ export function readDurationSeconds(params: QueryParams, maxSessionDuration: num
 }
 
 /** The inline session policy (`Policy`, ≤ 2,048 characters) and `PolicyArns` (≤ 10). */
-export function readSessionPolicies(params: QueryParams): { policy?: string; policyArns: string[] } {
+export function readSessionPolicies(params: QueryParams): {
+  policy?: string;
+  policyArns: string[];
+} {
   const policy = params.get('Policy');
   if (policy !== undefined) {
-    if (policy.length < 1) throw validation('policy', policy, 'Member must have length greater than or equal to 1');
+    if (policy.length < 1)
+      throw validation('policy', policy, 'Member must have length greater than or equal to 1');
     if (policy.length > MAX_SESSION_POLICY_CHARS) {
-      throw validation('policy', policy, `Member must have length less than or equal to ${MAX_SESSION_POLICY_CHARS}`);
+      throw validation(
+        'policy',
+        policy,
+        `Member must have length less than or equal to ${MAX_SESSION_POLICY_CHARS}`,
+      );
     }
   }
   const policyArns = params.structList('PolicyArns').map((p) => p.arn ?? '');
   if (policyArns.length > MAX_SESSION_POLICY_ARNS) {
-    throw new AwsError('ValidationError', `1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to ${MAX_SESSION_POLICY_ARNS}`);
+    throw new AwsError(
+      'ValidationError',
+      `1 validation error detected: Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to ${MAX_SESSION_POLICY_ARNS}`,
+    );
   }
   for (const arn of policyArns) {
-    if (arn.length < 20 || arn.length > 2048) throw validation('policyArns.member.arn', arn, 'Member must have length greater than or equal to 20');
+    if (arn.length < 20 || arn.length > 2048)
+      throw validation(
+        'policyArns.member.arn',
+        arn,
+        'Member must have length greater than or equal to 20',
+      );
   }
   return { ...(policy === undefined ? {} : { policy }), policyArns };
 }
 
 /** Session `Tags` (≤ 50) and `TransitiveTagKeys`; keys unique case-insensitively. */
-export function readSessionTags(params: QueryParams): { tags: Record<string, string>; transitiveTagKeys: string[] } {
+export function readSessionTags(params: QueryParams): {
+  tags: Record<string, string>;
+  transitiveTagKeys: string[];
+} {
   const entries = params.structList('Tags');
   if (entries.length > MAX_SESSION_TAGS) {
-    throw new AwsError('ValidationError', `1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to ${MAX_SESSION_TAGS}`);
+    throw new AwsError(
+      'ValidationError',
+      `1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to ${MAX_SESSION_TAGS}`,
+    );
   }
   const tags: Record<string, string> = {};
   const seen = new Set<string>();
   for (const { Key: key = '', Value: value = '' } of entries) {
     if (key.length < 1 || key.length > 128 || !TAG_CHARS.test(key)) {
-      throw validation('tags.member.key', key, 'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+');
+      throw validation(
+        'tags.member.key',
+        key,
+        'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]+',
+      );
     }
     if (value.length > 256 || !TAG_CHARS.test(value)) {
-      throw validation('tags.member.value', value, 'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*');
+      throw validation(
+        'tags.member.value',
+        value,
+        'Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*',
+      );
     }
     if (seen.has(key.toLowerCase())) {
-      throw new AwsError('InvalidParameterValue', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.');
+      throw new AwsError(
+        'InvalidParameterValue',
+        'Duplicate tag keys found. Please note that Tag keys are case insensitive.',
+      );
     }
     seen.add(key.toLowerCase());
     tags[key] = value;
@@ -108,7 +165,10 @@ export function readSessionTags(params: QueryParams): { tags: Record<string, str
   const transitiveTagKeys = params.list('TransitiveTagKeys');
   for (const k of transitiveTagKeys) {
     if (!seen.has(k.toLowerCase())) {
-      throw new AwsError('InvalidParameterValue', `The specified transitive tag key must be included in the requested tags.`);
+      throw new AwsError(
+        'InvalidParameterValue',
+        `The specified transitive tag key must be included in the requested tags.`,
+      );
     }
   }
   return { tags, transitiveTagKeys: transitiveTagKeys.map((k) => k.toLowerCase()) };
@@ -120,13 +180,20 @@ export function readSessionTags(params: QueryParams): { tags: Record<string, str
  * the tag characters against a 2,048-character budget, which errs on the side of accepting
  * what AWS accepts.
  */
-export function packedPolicyPercent(policy: string | undefined, policyArns: string[], tags: Record<string, string>): number {
+export function packedPolicyPercent(
+  policy: string | undefined,
+  policyArns: string[],
+  tags: Record<string, string>,
+): number {
   const policyChars = policy === undefined ? 0 : JSON.stringify(JSON.parse(policy)).length / 2;
   const arnChars = policyArns.reduce((n, a) => n + a.length, 0) / 4;
   const tagChars = Object.entries(tags).reduce((n, [k, v]) => n + k.length + v.length, 0) / 2;
   const percent = Math.ceil(((policyChars + arnChars + tagChars) / MAX_SESSION_POLICY_CHARS) * 100);
   if (percent > 100) {
-    throw new AwsError('PackedPolicyTooLarge', `Packed policy consumes ${percent}% of allotted space, please use smaller policy.`);
+    throw new AwsError(
+      'PackedPolicyTooLarge',
+      `Packed policy consumes ${percent}% of allotted space, please use smaller policy.`,
+    );
   }
   return percent;
 }

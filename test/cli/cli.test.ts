@@ -24,7 +24,11 @@ async function freePort(): Promise<number> {
     const srv = createServer();
     srv.listen(0, '127.0.0.1', () => {
       const address = srv.address();
-      srv.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof address === 'object' && address
+          ? resolve(address.port)
+          : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -64,9 +68,13 @@ describe('latchkey CLI', () => {
   });
 
   it('the built bin answers --help (npm ci compiles it)', async () => {
-    const { stdout } = await exec(process.execPath, [join(import.meta.dirname, '../../bin/latchkey.js'), '--help']);
+    const { stdout } = await exec(process.execPath, [
+      join(import.meta.dirname, '../../bin/latchkey.js'),
+      '--help',
+    ]);
     expect(stdout).toContain('Usage: latchkey');
-    for (const cmd of ['server', 'up', 'env', 'account', 'cluster', 'token']) expect(stdout).toContain(cmd);
+    for (const cmd of ['server', 'up', 'env', 'account', 'cluster', 'token'])
+      expect(stdout).toContain(cmd);
   });
 
   it('first start writes the AWS CLI files, secrets 0600, and env prints the exports', async () => {
@@ -95,7 +103,14 @@ describe('latchkey CLI', () => {
   });
 
   it('account create adds an account with its own admin and profile', async () => {
-    const { stdout } = await latchkey(['account', 'create', '--account-id', '123456789012', '--data-dir', dir.path]);
+    const { stdout } = await latchkey([
+      'account',
+      'create',
+      '--account-id',
+      '123456789012',
+      '--data-dir',
+      dir.path,
+    ]);
     expect(stdout).toContain('latchkey-123456789012');
     const files = awsCliFiles(dir.path);
     const env = cleanAwsEnv({
@@ -110,19 +125,32 @@ describe('latchkey CLI', () => {
       Arn: 'arn:aws:iam::123456789012:user/admin',
     });
     // The first profile still works.
-    const first = await runAwsCli(['sts', 'get-caller-identity'], { ...env, AWS_PROFILE: 'latchkey' });
+    const first = await runAwsCli(['sts', 'get-caller-identity'], {
+      ...env,
+      AWS_PROFILE: 'latchkey',
+    });
     expect(JSON.parse(first.stdout).Account).toBe('000000000000');
   });
 
   it('account create refuses a duplicate or a malformed id', async () => {
-    const dup = await latchkey(['account', 'create', '--account-id', '123456789012', '--data-dir', dir.path]).catch(
-      (e: { code: number; stderr: string }) => e,
-    );
+    const dup = await latchkey([
+      'account',
+      'create',
+      '--account-id',
+      '123456789012',
+      '--data-dir',
+      dir.path,
+    ]).catch((e: { code: number; stderr: string }) => e);
     expect(dup).toMatchObject({ code: 1 });
     expect((dup as { stderr: string }).stderr).toContain('EntityAlreadyExists');
-    const bad = await latchkey(['account', 'create', '--account-id', '12345', '--data-dir', dir.path]).catch(
-      (e: { code: number; stderr: string }) => e,
-    );
+    const bad = await latchkey([
+      'account',
+      'create',
+      '--account-id',
+      '12345',
+      '--data-dir',
+      dir.path,
+    ]).catch((e: { code: number; stderr: string }) => e);
     expect(bad).toMatchObject({ code: 1 });
     expect((bad as { stderr: string }).stderr).toContain('must be exactly 12 digits');
   });
@@ -146,13 +174,25 @@ describe('latchkey CLI', () => {
     ]);
     const [, payload] = stdout.trim().split('.');
     const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8'));
-    expect(claims).toMatchObject({ iss: issuer, sub: 'system:serviceaccount:default:app', aud: ['sts.amazonaws.com'] });
+    expect(claims).toMatchObject({
+      iss: issuer,
+      sub: 'system:serviceaccount:default:app',
+      aud: ['sts.amazonaws.com'],
+    });
     expect(claims.exp - claims.iat).toBe(600);
     const listed = await latchkey(['cluster', 'list', '--data-dir', dir.path, '--json']);
     expect(JSON.parse(listed.stdout)).toEqual(['demo']);
-    const bad = await latchkey(['token', '--cluster', 'nope', '--namespace', 'a', '--service-account', 'b', '--data-dir', dir.path]).catch(
-      (e: { code: number; stderr: string }) => e,
-    );
+    const bad = await latchkey([
+      'token',
+      '--cluster',
+      'nope',
+      '--namespace',
+      'a',
+      '--service-account',
+      'b',
+      '--data-dir',
+      dir.path,
+    ]).catch((e: { code: number; stderr: string }) => e);
     expect((bad as { stderr: string }).stderr).toContain('ResourceNotFoundException');
   });
 
@@ -161,7 +201,9 @@ describe('latchkey CLI', () => {
     const { readProfile } = await import('../../src/profiles/index.js');
     const other = readProfile(dir.path, 'latchkey-123456789012');
     expect(other).toBeDefined();
-    const r = await signedJsonRequest(other!, 'POST', '/_latchkey/api/accounts', { accountId: '999999999999' });
+    const r = await signedJsonRequest(other!, 'POST', '/_latchkey/api/accounts', {
+      accountId: '999999999999',
+    });
     expect(r.status).toBe(403);
     expect(r.json.__type).toBe('AccessDeniedException');
   });

@@ -18,7 +18,12 @@ let t: TestServer;
 let eks: EKSClient;
 beforeAll(async () => {
   t = await startTestServer();
-  eks = new EKSClient({ endpoint: t.server.url, region: 'us-east-1', credentials: t.admin, maxAttempts: 1 });
+  eks = new EKSClient({
+    endpoint: t.server.url,
+    region: 'us-east-1',
+    credentials: t.admin,
+    maxAttempts: 1,
+  });
 });
 afterAll(async () => {
   await t.stop();
@@ -27,7 +32,9 @@ afterAll(async () => {
 const vpc = { subnetIds: ['subnet-1'] };
 const roleArn = 'arn:aws:iam::000000000000:role/eks-cluster-role';
 
-async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
+async function errorOf(
+  p: Promise<unknown>,
+): Promise<{ name: string; status?: number; message: string }> {
   try {
     await p;
   } catch (err) {
@@ -40,7 +47,12 @@ async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: nu
 describe('EKS clusters', () => {
   it('CreateCluster gives the cluster an OIDC issuer served by Latchkey', async () => {
     const { cluster } = await eks.send(
-      new CreateClusterCommand({ name: 'dev', roleArn, resourcesVpcConfig: vpc, tags: { team: 'a' } }),
+      new CreateClusterCommand({
+        name: 'dev',
+        roleArn,
+        resourcesVpcConfig: vpc,
+        tags: { team: 'a' },
+      }),
     );
     expect(cluster?.arn).toBe('arn:aws:eks:us-east-1:000000000000:cluster/dev');
     expect(cluster?.status).toBe('ACTIVE');
@@ -48,7 +60,9 @@ describe('EKS clusters', () => {
     const issuer = cluster?.identity?.oidc?.issuer ?? '';
     expect(issuer).toMatch(new RegExp(`^${t.server.url}/_latchkey/oidc/id/[0-9A-F]{32}$`));
 
-    const discovery = (await (await fetch(`${issuer}/.well-known/openid-configuration`)).json()) as {
+    const discovery = (await (
+      await fetch(`${issuer}/.well-known/openid-configuration`)
+    ).json()) as {
       issuer: string;
       jwks_uri: string;
     };
@@ -70,10 +84,14 @@ describe('EKS clusters', () => {
       { namespace: 'default', serviceAccount: 'reader', expirationSeconds: 3600, podName: 'web-0' },
     );
     expect(status).toBe(200);
-    const { payload } = await jwtVerify(String(json.token), createRemoteJWKSet(new URL(`${issuer}/keys`)), {
-      issuer,
-      audience: 'sts.amazonaws.com',
-    });
+    const { payload } = await jwtVerify(
+      String(json.token),
+      createRemoteJWKSet(new URL(`${issuer}/keys`)),
+      {
+        issuer,
+        audience: 'sts.amazonaws.com',
+      },
+    );
     expect(payload.sub).toBe('system:serviceaccount:default:reader');
   });
 
@@ -83,14 +101,24 @@ describe('EKS clusters', () => {
       { namespace: 'default', serviceAccount: 'a', expirationSeconds: 599 },
       { namespace: 'default', serviceAccount: 'a', expirationSeconds: 86_401 },
     ]) {
-      const r = await signedJsonRequest(t.admin, 'POST', '/_latchkey/api/clusters/dev/service-account-token', body);
+      const r = await signedJsonRequest(
+        t.admin,
+        'POST',
+        '/_latchkey/api/clusters/dev/service-account-token',
+        body,
+      );
       expect(r.status).toBe(400);
       expect(r.json.__type).toBe('InvalidParameterException');
     }
-    const missing = await signedJsonRequest(t.admin, 'POST', '/_latchkey/api/clusters/nope/service-account-token', {
-      namespace: 'default',
-      serviceAccount: 'a',
-    });
+    const missing = await signedJsonRequest(
+      t.admin,
+      'POST',
+      '/_latchkey/api/clusters/nope/service-account-token',
+      {
+        namespace: 'default',
+        serviceAccount: 'a',
+      },
+    );
     expect(missing.status).toBe(404);
   });
 
@@ -100,14 +128,18 @@ describe('EKS clusters', () => {
     }
     const first = await eks.send(new ListClustersCommand({ maxResults: 2 }));
     expect(first.clusters).toEqual(['b1', 'b2']);
-    const second = await eks.send(new ListClustersCommand({ maxResults: 2, nextToken: first.nextToken }));
+    const second = await eks.send(
+      new ListClustersCommand({ maxResults: 2, nextToken: first.nextToken }),
+    );
     expect(second.clusters).toEqual(['b3', 'dev']);
     expect(second.nextToken).toBeUndefined();
   });
 
   it('errors: duplicate, missing, invalid name, bad role ARN — nothing created', async () => {
     expect(
-      await errorOf(eks.send(new CreateClusterCommand({ name: 'dev', roleArn, resourcesVpcConfig: vpc }))),
+      await errorOf(
+        eks.send(new CreateClusterCommand({ name: 'dev', roleArn, resourcesVpcConfig: vpc })),
+      ),
     ).toMatchObject({ name: 'ResourceInUseException', status: 409 });
     expect(await errorOf(eks.send(new DescribeClusterCommand({ name: 'ghost' })))).toMatchObject({
       name: 'ResourceNotFoundException',
@@ -115,10 +147,16 @@ describe('EKS clusters', () => {
       message: 'No cluster found for name: ghost.',
     });
     expect(
-      await errorOf(eks.send(new CreateClusterCommand({ name: '-bad', roleArn, resourcesVpcConfig: vpc }))),
+      await errorOf(
+        eks.send(new CreateClusterCommand({ name: '-bad', roleArn, resourcesVpcConfig: vpc })),
+      ),
     ).toMatchObject({ name: 'InvalidParameterException', status: 400 });
     expect(
-      await errorOf(eks.send(new CreateClusterCommand({ name: 'x1', roleArn: 'nope', resourcesVpcConfig: vpc }))),
+      await errorOf(
+        eks.send(
+          new CreateClusterCommand({ name: 'x1', roleArn: 'nope', resourcesVpcConfig: vpc }),
+        ),
+      ),
     ).toMatchObject({ name: 'InvalidParameterException', status: 400 });
     const all = await eks.send(new ListClustersCommand({}));
     expect(all.clusters).toEqual(['b1', 'b2', 'b3', 'dev']);

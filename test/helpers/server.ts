@@ -34,11 +34,12 @@ export async function startTestServer(options: { databaseUrl?: string } = {}): P
     server,
     dataDir: dir.path,
     admin,
-    cliEnv: (profile = 'latchkey') => cleanAwsEnv({
-      AWS_CONFIG_FILE: awsCliFiles(dir.path).config,
-      AWS_SHARED_CREDENTIALS_FILE: awsCliFiles(dir.path).credentials,
-      AWS_PROFILE: profile,
-    }),
+    cliEnv: (profile = 'latchkey') =>
+      cleanAwsEnv({
+        AWS_CONFIG_FILE: awsCliFiles(dir.path).config,
+        AWS_SHARED_CREDENTIALS_FILE: awsCliFiles(dir.path).credentials,
+        AWS_PROFILE: profile,
+      }),
     async stop() {
       await server.close();
       dir.remove();
@@ -63,7 +64,11 @@ export async function runAwsCli(
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === 'number' ? e.code : 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+    return {
+      code: typeof e.code === 'number' ? e.code : 1,
+      stdout: e.stdout ?? '',
+      stderr: e.stderr ?? '',
+    };
   }
 }
 

@@ -33,7 +33,10 @@ export async function signQuery(options: {
       port: Number(url.port),
       path: '/',
       query: {},
-      headers: { host: url.host, 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+      headers: {
+        host: url.host,
+        'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+      },
       body: options.body,
     },
     options.signingDate ? { signingDate: options.signingDate } : {},
@@ -67,7 +70,10 @@ export async function presignQuery(options: {
       query: options.params,
       headers: { host: url.host },
     },
-    { expiresIn: options.expiresIn, ...(options.signingDate ? { signingDate: options.signingDate } : {}) },
+    {
+      expiresIn: options.expiresIn,
+      ...(options.signingDate ? { signingDate: options.signingDate } : {}),
+    },
   );
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(signed.query ?? {})) q.set(k, String(v));
@@ -75,13 +81,17 @@ export async function presignQuery(options: {
 }
 
 /** Sends a signed request and returns status, error code and message from the XML body. */
-export async function send(req: SignedRequest): Promise<{ status: number; code?: string; message?: string; body: string }> {
+export async function send(
+  req: SignedRequest,
+): Promise<{ status: number; code?: string; message?: string; body: string }> {
   const res = await fetch(req.url, { method: req.method, headers: req.headers, body: req.body });
   return parseAnswer(res);
 }
 
 /** Status and Query-protocol error fields of a response. */
-export async function parseAnswer(res: Response): Promise<{ status: number; code?: string; message?: string; body: string }> {
+export async function parseAnswer(
+  res: Response,
+): Promise<{ status: number; code?: string; message?: string; body: string }> {
   const body = await res.text();
   const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
   const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];

@@ -21,7 +21,12 @@ let iam: IAMClient;
 let ownIssuer: string;
 beforeAll(async () => {
   t = await startTestServer();
-  const config = { endpoint: t.server.url, region: 'us-east-1', credentials: t.admin, maxAttempts: 1 };
+  const config = {
+    endpoint: t.server.url,
+    region: 'us-east-1',
+    credentials: t.admin,
+    maxAttempts: 1,
+  };
   iam = new IAMClient(config);
   const { cluster } = await new EKSClient(config).send(
     new CreateClusterCommand({
@@ -36,7 +41,9 @@ afterAll(async () => {
   await t.stop();
 });
 
-async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
+async function errorOf(
+  p: Promise<unknown>,
+): Promise<{ name: string; status?: number; message: string }> {
   try {
     await p;
   } catch (err) {
@@ -52,7 +59,10 @@ const THUMB = '9e99a48a9960b14926bb7f3b02e22da2b0ab7280';
 describe('IAM OIDC providers', () => {
   it('registers a cluster issuer served by Latchkey (plain http allowed for its own)', async () => {
     const { OpenIDConnectProviderArn } = await iam.send(
-      new CreateOpenIDConnectProviderCommand({ Url: ownIssuer, ClientIDList: ['sts.amazonaws.com'] }),
+      new CreateOpenIDConnectProviderCommand({
+        Url: ownIssuer,
+        ClientIDList: ['sts.amazonaws.com'],
+      }),
     );
     expect(OpenIDConnectProviderArn).toBe(
       `arn:aws:iam::000000000000:oidc-provider/${ownIssuer.replace(/^http:\/\//, '')}`,
@@ -73,44 +83,84 @@ describe('IAM OIDC providers', () => {
       }),
     );
     expect(arn).toBe(`arn:aws:iam::000000000000:oidc-provider/${EXTERNAL.slice(8)}`);
-    await iam.send(new AddClientIDToOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn, ClientID: 'other' }));
     await iam.send(
-      new RemoveClientIDFromOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn, ClientID: 'sts.amazonaws.com' }),
+      new AddClientIDToOpenIDConnectProviderCommand({
+        OpenIDConnectProviderArn: arn,
+        ClientID: 'other',
+      }),
     );
     await iam.send(
-      new UpdateOpenIDConnectProviderThumbprintCommand({ OpenIDConnectProviderArn: arn, ThumbprintList: ['A'.repeat(40)] }),
+      new RemoveClientIDFromOpenIDConnectProviderCommand({
+        OpenIDConnectProviderArn: arn,
+        ClientID: 'sts.amazonaws.com',
+      }),
     );
     await iam.send(
-      new TagOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn, Tags: [{ Key: 'team', Value: 'x' }] }),
+      new UpdateOpenIDConnectProviderThumbprintCommand({
+        OpenIDConnectProviderArn: arn,
+        ThumbprintList: ['A'.repeat(40)],
+      }),
     );
-    await iam.send(new UntagOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn, TagKeys: ['ENV'] }));
-    const got = await iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }));
+    await iam.send(
+      new TagOpenIDConnectProviderCommand({
+        OpenIDConnectProviderArn: arn,
+        Tags: [{ Key: 'team', Value: 'x' }],
+      }),
+    );
+    await iam.send(
+      new UntagOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn, TagKeys: ['ENV'] }),
+    );
+    const got = await iam.send(
+      new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }),
+    );
     expect(got.ClientIDList).toEqual(['other']);
     expect(got.ThumbprintList).toEqual(['a'.repeat(40)]);
-    const tags = await iam.send(new ListOpenIDConnectProviderTagsCommand({ OpenIDConnectProviderArn: arn }));
+    const tags = await iam.send(
+      new ListOpenIDConnectProviderTagsCommand({ OpenIDConnectProviderArn: arn }),
+    );
     expect(tags.Tags).toEqual([{ Key: 'team', Value: 'x' }]);
     const list = await iam.send(new ListOpenIDConnectProvidersCommand({}));
     expect(list.OpenIDConnectProviderList?.map((p) => p.Arn)).toContain(arn);
     await iam.send(new DeleteOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }));
     expect(
-      await errorOf(iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn }))),
+      await errorOf(
+        iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: arn })),
+      ),
     ).toMatchObject({ name: 'NoSuchEntityException', status: 404 });
   });
 
   it('refuses bad input with IAM’s errors, storing nothing', async () => {
     const cases: [string, Record<string, unknown>, string][] = [
-      ['http (not ours)', { Url: 'http://example.com/issuer', ClientIDList: ['a'] }, 'InvalidInputException'],
-      ['query string', { Url: 'https://example.com/issuer?x=1', ClientIDList: ['a'] }, 'InvalidInputException'],
-      ['port', { Url: 'https://example.com:8443/issuer', ClientIDList: ['a'] }, 'InvalidInputException'],
+      [
+        'http (not ours)',
+        { Url: 'http://example.com/issuer', ClientIDList: ['a'] },
+        'InvalidInputException',
+      ],
+      [
+        'query string',
+        { Url: 'https://example.com/issuer?x=1', ClientIDList: ['a'] },
+        'InvalidInputException',
+      ],
+      [
+        'port',
+        { Url: 'https://example.com:8443/issuer', ClientIDList: ['a'] },
+        'InvalidInputException',
+      ],
       ['not a URL', { Url: 'https://', ClientIDList: ['a'] }, 'InvalidInputException'],
       ['thumbprint', { Url: 'https://example.com/i', ThumbprintList: ['abc'] }, 'ValidationError'],
-      ['6 thumbprints', { Url: 'https://example.com/i', ThumbprintList: Array(6).fill(THUMB) }, 'LimitExceededException'],
-      ['aws: tag', { Url: 'https://example.com/i', Tags: [{ Key: 'aws:x', Value: 'y' }] }, 'InvalidInputException'],
+      [
+        '6 thumbprints',
+        { Url: 'https://example.com/i', ThumbprintList: Array(6).fill(THUMB) },
+        'LimitExceededException',
+      ],
+      [
+        'aws: tag',
+        { Url: 'https://example.com/i', Tags: [{ Key: 'aws:x', Value: 'y' }] },
+        'InvalidInputException',
+      ],
     ];
     for (const [label, input, name] of cases) {
-      const err = await errorOf(
-        iam.send(new CreateOpenIDConnectProviderCommand(input as never)),
-      );
+      const err = await errorOf(iam.send(new CreateOpenIDConnectProviderCommand(input as never)));
       expect(err.name, label).toBe(name);
     }
     const dup = await errorOf(

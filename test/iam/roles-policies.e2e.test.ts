@@ -41,13 +41,20 @@ let t: TestServer;
 let iam: IAMClient;
 beforeAll(async () => {
   t = await startTestServer();
-  iam = new IAMClient({ endpoint: t.server.url, region: 'us-east-1', credentials: t.admin, maxAttempts: 1 });
+  iam = new IAMClient({
+    endpoint: t.server.url,
+    region: 'us-east-1',
+    credentials: t.admin,
+    maxAttempts: 1,
+  });
 });
 afterAll(async () => {
   await t.stop();
 });
 
-async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
+async function errorOf(
+  p: Promise<unknown>,
+): Promise<{ name: string; status?: number; message: string }> {
   try {
     await p;
   } catch (err) {
@@ -59,7 +66,9 @@ async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: nu
 
 const trust = JSON.stringify({
   Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+  Statement: [
+    { Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' },
+  ],
 });
 const s3Read = JSON.stringify({
   Version: '2012-10-17',
@@ -94,16 +103,22 @@ describe('roles', () => {
   });
 
   it('UpdateRole, UpdateAssumeRolePolicy, tags, boundary', async () => {
-    await iam.send(new UpdateRoleCommand({ RoleName: 'app', MaxSessionDuration: 43_200, Description: 'x' }));
+    await iam.send(
+      new UpdateRoleCommand({ RoleName: 'app', MaxSessionDuration: 43_200, Description: 'x' }),
+    );
     const newTrust = trust.replace('ec2', 'lambda');
-    await iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'app', PolicyDocument: newTrust }));
+    await iam.send(
+      new UpdateAssumeRolePolicyCommand({ RoleName: 'app', PolicyDocument: newTrust }),
+    );
     await iam.send(new TagRoleCommand({ RoleName: 'app', Tags: [{ Key: 'env', Value: 'prod' }] }));
     await iam.send(new UntagRoleCommand({ RoleName: 'app', TagKeys: ['TEAM'] }));
     expect((await iam.send(new ListRoleTagsCommand({ RoleName: 'app' }))).Tags).toEqual([
       { Key: 'env', Value: 'prod' },
     ]);
     const boundary = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess';
-    await iam.send(new PutRolePermissionsBoundaryCommand({ RoleName: 'app', PermissionsBoundary: boundary }));
+    await iam.send(
+      new PutRolePermissionsBoundaryCommand({ RoleName: 'app', PermissionsBoundary: boundary }),
+    );
     let role = (await iam.send(new GetRoleCommand({ RoleName: 'app' }))).Role;
     expect(role?.MaxSessionDuration).toBe(43_200);
     expect(decodeURIComponent(role?.AssumeRolePolicyDocument ?? '')).toBe(newTrust);
@@ -114,10 +129,14 @@ describe('roles', () => {
   });
 
   it('inline policies: put, get, list, delete', async () => {
-    await iam.send(new PutRolePolicyCommand({ RoleName: 'app', PolicyName: 'read', PolicyDocument: s3Read }));
+    await iam.send(
+      new PutRolePolicyCommand({ RoleName: 'app', PolicyName: 'read', PolicyDocument: s3Read }),
+    );
     const got = await iam.send(new GetRolePolicyCommand({ RoleName: 'app', PolicyName: 'READ' }));
     expect(decodeURIComponent(got.PolicyDocument ?? '')).toBe(s3Read);
-    expect((await iam.send(new ListRolePoliciesCommand({ RoleName: 'app' }))).PolicyNames).toEqual(['read']);
+    expect((await iam.send(new ListRolePoliciesCommand({ RoleName: 'app' }))).PolicyNames).toEqual([
+      'read',
+    ]);
     // DeleteRole refuses while a policy remains.
     expect(await errorOf(iam.send(new DeleteRoleCommand({ RoleName: 'app' })))).toMatchObject({
       name: 'DeleteConflictException',
@@ -125,21 +144,32 @@ describe('roles', () => {
     });
     await iam.send(new DeleteRolePolicyCommand({ RoleName: 'app', PolicyName: 'read' }));
     expect(
-      (await errorOf(iam.send(new GetRolePolicyCommand({ RoleName: 'app', PolicyName: 'read' })))).name,
+      (await errorOf(iam.send(new GetRolePolicyCommand({ RoleName: 'app', PolicyName: 'read' }))))
+        .name,
     ).toBe('NoSuchEntityException');
   });
 
   it('bad input: duplicate, MaxSessionDuration out of range, malformed trust, missing boundary', async () => {
     expect(
-      await errorOf(iam.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: trust }))),
+      await errorOf(
+        iam.send(new CreateRoleCommand({ RoleName: 'app', AssumeRolePolicyDocument: trust })),
+      ),
     ).toMatchObject({ name: 'EntityAlreadyExistsException', status: 409 });
     expect(
       await errorOf(
-        iam.send(new CreateRoleCommand({ RoleName: 'r2', AssumeRolePolicyDocument: trust, MaxSessionDuration: 3599 })),
+        iam.send(
+          new CreateRoleCommand({
+            RoleName: 'r2',
+            AssumeRolePolicyDocument: trust,
+            MaxSessionDuration: 3599,
+          }),
+        ),
       ),
     ).toMatchObject({ name: 'ValidationError', status: 400 });
     expect(
-      await errorOf(iam.send(new CreateRoleCommand({ RoleName: 'r2', AssumeRolePolicyDocument: '{nope' }))),
+      await errorOf(
+        iam.send(new CreateRoleCommand({ RoleName: 'r2', AssumeRolePolicyDocument: '{nope' })),
+      ),
     ).toMatchObject({ name: 'MalformedPolicyDocumentException', status: 400 });
     expect(
       await errorOf(
@@ -161,18 +191,30 @@ describe('managed policies', () => {
   let arn = '';
 
   it('CreatePolicy, versions up to five, default switching', async () => {
-    const { Policy } = await iam.send(new CreatePolicyCommand({ PolicyName: 'S3Read', PolicyDocument: s3Read }));
+    const { Policy } = await iam.send(
+      new CreatePolicyCommand({ PolicyName: 'S3Read', PolicyDocument: s3Read }),
+    );
     arn = Policy?.Arn ?? '';
     expect(arn).toBe('arn:aws:iam::000000000000:policy/S3Read');
     expect(Policy?.DefaultVersionId).toBe('v1');
     for (let i = 2; i <= 5; i++) {
-      const v = await iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: s3Read, SetAsDefault: i === 3 }));
+      const v = await iam.send(
+        new CreatePolicyVersionCommand({
+          PolicyArn: arn,
+          PolicyDocument: s3Read,
+          SetAsDefault: i === 3,
+        }),
+      );
       expect(v.PolicyVersion?.VersionId).toBe(`v${i}`);
     }
     expect(
-      await errorOf(iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: s3Read }))),
+      await errorOf(
+        iam.send(new CreatePolicyVersionCommand({ PolicyArn: arn, PolicyDocument: s3Read })),
+      ),
     ).toMatchObject({ name: 'LimitExceededException', status: 409 });
-    expect((await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId).toBe('v3');
+    expect(
+      (await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.DefaultVersionId,
+    ).toBe('v3');
     expect(
       await errorOf(iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: 'v3' }))),
     ).toMatchObject({ name: 'DeleteConflictException' });
@@ -181,14 +223,23 @@ describe('managed policies', () => {
       await iam.send(new DeletePolicyVersionCommand({ PolicyArn: arn, VersionId: v }));
     }
     const versions = await iam.send(new ListPolicyVersionsCommand({ PolicyArn: arn }));
-    expect(versions.Versions?.map((v) => [v.VersionId, v.IsDefaultVersion])).toEqual([['v5', true]]);
+    expect(versions.Versions?.map((v) => [v.VersionId, v.IsDefaultVersion])).toEqual([
+      ['v5', true],
+    ]);
     const doc = await iam.send(new GetPolicyVersionCommand({ PolicyArn: arn, VersionId: 'v5' }));
-    expect(JSON.parse(decodeURIComponent(doc.PolicyVersion?.Document ?? ''))).toEqual(JSON.parse(s3Read));
+    expect(JSON.parse(decodeURIComponent(doc.PolicyVersion?.Document ?? ''))).toEqual(
+      JSON.parse(s3Read),
+    );
   });
 
   it('attach to a role and a user; counts; delete refused while attached', async () => {
     await iam.send(new AttachRolePolicyCommand({ RoleName: 'app', PolicyArn: arn }));
-    await iam.send(new AttachRolePolicyCommand({ RoleName: 'app', PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }));
+    await iam.send(
+      new AttachRolePolicyCommand({
+        RoleName: 'app',
+        PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+      }),
+    );
     const attached = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: 'app' }));
     expect(attached.AttachedPolicies).toEqual([
       { PolicyName: 'S3Read', PolicyArn: arn },
@@ -196,29 +247,54 @@ describe('managed policies', () => {
     ]);
     await iam.send(new CreateUserCommand({ UserName: 'u1' }));
     await iam.send(new AttachUserPolicyCommand({ UserName: 'u1', PolicyArn: arn }));
-    await iam.send(new PutUserPolicyCommand({ UserName: 'u1', PolicyName: 'p', PolicyDocument: s3Read }));
-    expect((await iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'u1' }))).AttachedPolicies).toHaveLength(1);
-    expect((await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.AttachmentCount).toBe(2);
+    await iam.send(
+      new PutUserPolicyCommand({ UserName: 'u1', PolicyName: 'p', PolicyDocument: s3Read }),
+    );
+    expect(
+      (await iam.send(new ListAttachedUserPoliciesCommand({ UserName: 'u1' }))).AttachedPolicies,
+    ).toHaveLength(1);
+    expect((await iam.send(new GetPolicyCommand({ PolicyArn: arn }))).Policy?.AttachmentCount).toBe(
+      2,
+    );
     expect(await errorOf(iam.send(new DeletePolicyCommand({ PolicyArn: arn })))).toMatchObject({
       name: 'DeleteConflictException',
     });
-    expect((await errorOf(iam.send(new DeleteUserCommand({ UserName: 'u1' })))).name).toBe('DeleteConflictException');
+    expect((await errorOf(iam.send(new DeleteUserCommand({ UserName: 'u1' })))).name).toBe(
+      'DeleteConflictException',
+    );
     await iam.send(new DetachRolePolicyCommand({ RoleName: 'app', PolicyArn: arn }));
     expect(
-      (await errorOf(iam.send(new DetachRolePolicyCommand({ RoleName: 'app', PolicyArn: arn })))).name,
+      (await errorOf(iam.send(new DetachRolePolicyCommand({ RoleName: 'app', PolicyArn: arn }))))
+        .name,
     ).toBe('NoSuchEntityException');
     expect(
-      (await errorOf(iam.send(new AttachRolePolicyCommand({ RoleName: 'app', PolicyArn: 'arn:aws:iam::aws:policy/Nope' })))).name,
+      (
+        await errorOf(
+          iam.send(
+            new AttachRolePolicyCommand({
+              RoleName: 'app',
+              PolicyArn: 'arn:aws:iam::aws:policy/Nope',
+            }),
+          ),
+        )
+      ).name,
     ).toBe('NoSuchEntityException');
   });
 
   it('serves the bundled AWS-managed policies with their published documents', async () => {
-    const ro = await iam.send(new GetPolicyCommand({ PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }));
+    const ro = await iam.send(
+      new GetPolicyCommand({ PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }),
+    );
     expect(ro.Policy?.AttachmentCount).toBe(1);
     const version = await iam.send(
-      new GetPolicyVersionCommand({ PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess', VersionId: ro.Policy?.DefaultVersionId }),
+      new GetPolicyVersionCommand({
+        PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess',
+        VersionId: ro.Policy?.DefaultVersionId,
+      }),
     );
-    const doc = JSON.parse(decodeURIComponent(version.PolicyVersion?.Document ?? '')) as { Statement: { Action: string[] }[] };
+    const doc = JSON.parse(decodeURIComponent(version.PolicyVersion?.Document ?? '')) as {
+      Statement: { Action: string[] }[];
+    };
     expect(doc.Statement.flatMap((s) => s.Action)).toContain('s3:Get*');
     const aws = await iam.send(new ListPoliciesCommand({ Scope: 'AWS' }));
     expect(aws.Policies?.map((p) => p.PolicyName).sort()).toEqual([
@@ -232,7 +308,13 @@ describe('managed policies', () => {
     const local = await iam.send(new ListPoliciesCommand({ Scope: 'Local' }));
     expect(local.Policies?.map((p) => p.PolicyName)).toEqual(['S3Read']);
     expect(
-      (await errorOf(iam.send(new DeletePolicyCommand({ PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' })))).name,
+      (
+        await errorOf(
+          iam.send(
+            new DeletePolicyCommand({ PolicyArn: 'arn:aws:iam::aws:policy/ReadOnlyAccess' }),
+          ),
+        )
+      ).name,
     ).toBe('InvalidInputException');
   });
 });

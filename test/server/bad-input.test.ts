@@ -74,7 +74,10 @@ describe('bad input at the edge', () => {
         endpoint: t.server.url,
         service: 'iam',
         body: createUser,
-        credentials: { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', secretAccessKey: t.admin.secretAccessKey },
+        credentials: {
+          accessKeyId: 'AKIAAAAAAAAAAAAAAAAA',
+          secretAccessKey: t.admin.secretAccessKey,
+        },
       }),
     );
     expect(answer).toMatchObject({ status: 403, code: 'InvalidClientTokenId' });
@@ -95,7 +98,12 @@ describe('bad input at the edge', () => {
   });
 
   it('a body altered after signing is SignatureDoesNotMatch', async () => {
-    const req = await signQuery({ endpoint: t.server.url, service: 'iam', body: createUser, credentials: t.admin });
+    const req = await signQuery({
+      endpoint: t.server.url,
+      service: 'iam',
+      body: createUser,
+      credentials: t.admin,
+    });
     const answer = await send({ ...req, body: createUser.replace('intruder', 'intrudex') });
     expect(answer).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
     await expectStillServing();
@@ -139,15 +147,22 @@ describe('bad input at the edge', () => {
   });
 
   it('a missing X-Amz-Date is refused', async () => {
-    const req = await signQuery({ endpoint: t.server.url, service: 'iam', body: createUser, credentials: t.admin });
+    const req = await signQuery({
+      endpoint: t.server.url,
+      service: 'iam',
+      body: createUser,
+      credentials: t.admin,
+    });
     const headers = { ...req.headers };
     delete headers['x-amz-date'];
     const answer = await send({ ...req, headers });
     expect(answer.status).toBeGreaterThanOrEqual(400);
     expect(answer.status).toBeLessThan(500);
-    expect(['IncompleteSignature', 'MissingAuthenticationToken', 'SignatureDoesNotMatch']).toContain(
-      answer.code,
-    );
+    expect([
+      'IncompleteSignature',
+      'MissingAuthenticationToken',
+      'SignatureDoesNotMatch',
+    ]).toContain(answer.code);
     await expectStillServing();
   });
 
@@ -176,7 +191,12 @@ describe('bad input at the edge', () => {
 
   it('a body over the size limit is refused with 413 and nothing is read into a write', async () => {
     const big = createUser + '&Padding=' + 'a'.repeat(1024 * 1024 + 10);
-    const req = await signQuery({ endpoint: t.server.url, service: 'iam', body: big, credentials: t.admin });
+    const req = await signQuery({
+      endpoint: t.server.url,
+      service: 'iam',
+      body: big,
+      credentials: t.admin,
+    });
     const answer = await send(req);
     expect(answer).toMatchObject({ status: 413, code: 'RequestEntityTooLarge' });
     await expectStillServing();

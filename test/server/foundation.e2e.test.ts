@@ -30,7 +30,9 @@ function clients(credentials: { accessKeyId: string; secretAccessKey: string }) 
   return { sts: new STSClient(config), iam: new IAMClient(config) };
 }
 
-async function errorOf(p: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
+async function errorOf(
+  p: Promise<unknown>,
+): Promise<{ name: string; message: string; status?: number }> {
   try {
     await p;
   } catch (err) {
@@ -89,7 +91,11 @@ describe('SDK for JavaScript v3', () => {
       secretAccessKey: AccessKey?.SecretAccessKey ?? '',
     });
     await iam.send(
-      new UpdateAccessKeyCommand({ UserName: 'carol', AccessKeyId: AccessKey?.AccessKeyId, Status: 'Inactive' }),
+      new UpdateAccessKeyCommand({
+        UserName: 'carol',
+        AccessKeyId: AccessKey?.AccessKeyId,
+        Status: 'Inactive',
+      }),
     );
     expect((await errorOf(carol.sts.send(new GetCallerIdentityCommand({})))).name).toBe(
       'InvalidClientTokenId',
@@ -97,7 +103,11 @@ describe('SDK for JavaScript v3', () => {
     const listed = await iam.send(new ListAccessKeysCommand({ UserName: 'carol' }));
     expect(listed.AccessKeyMetadata?.map((k) => k.Status)).toEqual(['Inactive']);
     await iam.send(
-      new UpdateAccessKeyCommand({ UserName: 'carol', AccessKeyId: AccessKey?.AccessKeyId, Status: 'Active' }),
+      new UpdateAccessKeyCommand({
+        UserName: 'carol',
+        AccessKeyId: AccessKey?.AccessKeyId,
+        Status: 'Active',
+      }),
     );
     expect((await carol.sts.send(new GetCallerIdentityCommand({}))).Arn).toContain('user/carol');
   });
@@ -138,9 +148,13 @@ describe('SDK for JavaScript v3', () => {
     const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'erin' }));
     const err = await errorOf(iam.send(new DeleteUserCommand({ UserName: 'erin' })));
     expect(err).toMatchObject({ name: 'DeleteConflictException', status: 409 });
-    await iam.send(new DeleteAccessKeyCommand({ UserName: 'erin', AccessKeyId: AccessKey?.AccessKeyId }));
+    await iam.send(
+      new DeleteAccessKeyCommand({ UserName: 'erin', AccessKeyId: AccessKey?.AccessKeyId }),
+    );
     await iam.send(new DeleteUserCommand({ UserName: 'erin' }));
-    expect((await errorOf(iam.send(new GetUserCommand({ UserName: 'erin' })))).name).toBe('NoSuchEntityException');
+    expect((await errorOf(iam.send(new GetUserCommand({ UserName: 'erin' })))).name).toBe(
+      'NoSuchEntityException',
+    );
   });
 
   it('invalid names are ValidationError with AWS’s message', async () => {
@@ -171,7 +185,10 @@ describe('AWS CLI', () => {
     const dup = await runAwsCli(['iam', 'create-user', '--user-name', 'cli-user'], t.cliEnv());
     expect(dup.code).not.toBe(0);
     expect(dup.stderr).toContain('EntityAlreadyExists');
-    const key = await runAwsCli(['iam', 'create-access-key', '--user-name', 'cli-user'], t.cliEnv());
+    const key = await runAwsCli(
+      ['iam', 'create-access-key', '--user-name', 'cli-user'],
+      t.cliEnv(),
+    );
     expect(JSON.parse(key.stdout).AccessKey.Status).toBe('Active');
   });
 });

@@ -37,7 +37,12 @@ afterAll(async () => {
 
 describe('on PostgreSQL', () => {
   it('serves IAM and STS, and a replica accepts the keys the first one made', async () => {
-    const config = { endpoint: t.server.url, region: 'us-east-1', credentials: t.admin, maxAttempts: 1 };
+    const config = {
+      endpoint: t.server.url,
+      region: 'us-east-1',
+      credentials: t.admin,
+      maxAttempts: 1,
+    };
     const iam = new IAMClient(config);
     await iam.send(new CreateUserCommand({ UserName: 'pg-user' }));
     const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'pg-user' }));
@@ -45,7 +50,10 @@ describe('on PostgreSQL', () => {
       endpoint: second.url,
       region: 'us-east-1',
       maxAttempts: 1,
-      credentials: { accessKeyId: AccessKey?.AccessKeyId ?? '', secretAccessKey: AccessKey?.SecretAccessKey ?? '' },
+      credentials: {
+        accessKeyId: AccessKey?.AccessKeyId ?? '',
+        secretAccessKey: AccessKey?.SecretAccessKey ?? '',
+      },
     });
     const id = await sts.send(new GetCallerIdentityCommand({}));
     expect(id.Arn).toBe('arn:aws:iam::000000000000:user/pg-user');
