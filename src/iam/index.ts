@@ -37,3 +37,4 @@ export {
 } from './policy-document.js';
 export { PrincipalPolicies, type InlinePolicy, type PolicyHolder } from './principal-policies.js';
 export { parseRoleArn, roleArn, RoleDirectory, type IamRole } from './roles.js';
+export { PolicySetLoader, type NamedPolicy, type PrincipalPolicySet } from './policy-set.js';
