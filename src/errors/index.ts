@@ -59,6 +59,12 @@ export const AWS_ERROR_STATUS = {
   RequestTimeTooSkewed: 403,
   InvalidArgument: 400,
   XAmzContentSHA256Mismatch: 400,
+  // CloudTrail (JSON 1.1)
+  InvalidLookupAttributesException: 400,
+  InvalidTimeRangeException: 400,
+  InvalidNextTokenException: 400,
+  InvalidMaxResultsException: 400,
+  InvalidEventCategoryException: 400,
   // Transport
   RequestEntityTooLarge: 413,
   NotFound: 404,
@@ -75,10 +81,22 @@ export class AwsError extends Error {
   /** HTTP status AWS answers this error with. */
   readonly status: number;
 
-  constructor(code: AwsErrorCode, message: string, status: number = AWS_ERROR_STATUS[code]) {
+  /**
+   * Why, in data, for the audit trail (e.g. a policy decision's trace); never sent to the
+   * client.
+   */
+  readonly explanation?: Record<string, unknown>;
+
+  constructor(
+    code: AwsErrorCode,
+    message: string,
+    status: number = AWS_ERROR_STATUS[code],
+    explanation?: Record<string, unknown>,
+  ) {
     super(message);
     this.code = code;
     this.status = status;
+    if (explanation !== undefined) this.explanation = explanation;
   }
 
   /** `Sender` for client errors, `Receiver` for server faults, as in the Query `ErrorResponse`. */

@@ -11,7 +11,6 @@ export {
   type XmlValue,
 } from './query.js';
 export {
-  hasPath,
   matchRoute,
   parseJsonBody,
   renderJsonError,

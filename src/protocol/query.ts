@@ -2,6 +2,7 @@
  * The AWS Query protocol (IAM, STS): form-encoded parameters in, XML out. This module is the
  * one place that turns results and {@link AwsError}s into Query XML.
  */
+import type { AuditNotes } from '../audit/index.js';
 import type { Principal } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
 
@@ -69,6 +70,33 @@ export class QueryParams {
       byIndex.set(index, entry);
     }
     return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([, v]) => v);
+  }
+
+  /**
+   * The parameters as a plain object, the way CloudTrail records them: keys in camelCase,
+   * `X.member.N` lists as arrays, without Action, Version and signature parameters.
+   */
+  toRecord(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of this.#params) {
+      if (key === 'Action' || key === 'Version' || key.startsWith('X-Amz-')) continue;
+      const parts = key.split('.');
+      let node: Record<string, unknown> = out;
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i] ?? '';
+        const last = i === parts.length - 1;
+        if (part === 'member') continue;
+        const name = /^\d+$/.test(part) ? String(Number(part) - 1) : lowerFirst(part);
+        if (last) {
+          node[name] = value;
+        } else {
+          const next = parts[i + 1] === 'member' ? [] : {};
+          node[name] ??= next;
+          node = node[name] as Record<string, unknown>;
+        }
+      }
+    }
+    return out;
   }
 
   #indexed(prefix: string): [number, string][] {
@@ -151,6 +179,8 @@ export interface QueryCall {
   requestId: string;
   /** The caller's address, for aws:SourceIp and the audit trail. */
   sourceIp: string;
+  /** What the handler adds to its call's audit record. */
+  audit: AuditNotes;
 }
 
 /** One Query operation: returns the `…Result` element's children (or nothing). */

@@ -3,6 +3,7 @@
  * and out; errors as the `x-amzn-ErrorType` header and a `{ "__type", "message" }` body, the
  * way the AWS SDKs read them. The one place REST-JSON errors become bytes.
  */
+import type { AuditNotes } from '../audit/index.js';
 import type { Principal } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
 
@@ -29,12 +30,20 @@ export interface RestCall {
   body: Readonly<Record<string, unknown>>;
   requestId: string;
   sourceIp: string;
+  /** What the handler adds to its call's audit record. */
+  audit: AuditNotes;
 }
 
-/** One operation: a method, a path template such as `/clusters/{name}`, and its handler. */
+/**
+ * One operation: a method, a path template such as `/clusters/{name}`, and its handler. For
+ * the AWS JSON protocol (CloudTrail), the operation is named by the `X-Amz-Target` header
+ * instead: `POST /` with `target` set.
+ */
 export interface RestRoute {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
+  /** `X-Amz-Target` of an AWS JSON protocol operation, e.g. `CloudTrail_20131101.LookupEvents`. */
+  target?: string;
   operation: string;
   handler: (call: RestCall) => Promise<unknown>;
 }
@@ -51,15 +60,22 @@ export interface RouteMatch {
   params: Record<string, string>;
 }
 
-/** Finds the route for a method and raw (percent-encoded) path. */
+/** Finds the route for a method, raw (percent-encoded) path and `X-Amz-Target`, if any. */
 export function matchRoute(
   service: RestService,
   method: string,
   rawPath: string,
+  target?: string,
 ): RouteMatch | undefined {
   const parts = rawPath.split('/');
   for (const route of service.routes) {
     if (route.method !== method) continue;
+    if (route.target !== undefined) {
+      // AWS JSON: the target names the operation; SDKs send the full shape id or its tail.
+      const named = target === route.target || target?.endsWith(`.${route.target}`) === true;
+      if (named && rawPath === '/') return { route, params: {} };
+      continue;
+    }
     const template = route.path.split('/');
     if (template.length !== parts.length) continue;
     const params: Record<string, string> = {};
@@ -79,13 +95,6 @@ export function matchRoute(
     if (ok) return { route, params };
   }
   return undefined;
-}
-
-/** True when some route of the service has this path, with any method. */
-export function hasPath(service: RestService, rawPath: string): boolean {
-  return ['GET', 'POST', 'PUT', 'DELETE'].some(
-    (m) => matchRoute(service, m, rawPath) !== undefined,
-  );
 }
 
 /** Parses a JSON object body; an empty body is `{}`. */

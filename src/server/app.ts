@@ -2,12 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import type { AuditTrail } from '../audit/index.js';
 import type { CredentialResolver } from '../auth/index.js';
 import { toAwsError } from '../errors/index.js';
 import { renderJsonError, type QueryService, type RestService } from '../protocol/index.js';
 import type { SigV4Request } from '../sigv4/index.js';
 import { readBody } from './body.js';
 import { QueryDispatcher, type HttpAnswer } from './query-dispatch.js';
+import type { EdgeContext } from './edge-context.js';
 import { RestDispatcher } from './rest-dispatch.js';
 import { parseSignature } from './signature.js';
 
@@ -24,6 +26,8 @@ export interface IssuerDocuments {
 export interface AppDeps {
   logger: Logger;
   resolver: CredentialResolver;
+  trail: AuditTrail;
+  region: string;
   queryServices: QueryService[];
   restServices: RestService[];
   /** The documents of the issuer with this id, or undefined when there is none. */
@@ -43,9 +47,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     genReqId: () => randomUUID(),
   });
   const log = deps.logger;
-  const onInternalError = (err: unknown) => log.error({ err }, 'internal error');
-  const query = new QueryDispatcher(deps.queryServices, deps.resolver, onInternalError);
-  const rest = new RestDispatcher(deps.restServices, deps.resolver, onInternalError);
+  const edge: EdgeContext = {
+    resolver: deps.resolver,
+    trail: deps.trail,
+    region: deps.region,
+    onInternalError: (err: unknown) => log.error({ err }, 'internal error'),
+  };
+  const query = new QueryDispatcher(deps.queryServices, edge);
+  const rest = new RestDispatcher(deps.restServices, edge);
 
   // Bodies are read by each protocol as it needs them (buffered for APIs, streamed for S3).
   app.removeAllContentTypeParsers();

@@ -1,13 +1,23 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { authenticateRequest, type CredentialResolver } from '../auth/index.js';
+import {
+  auditedCall,
+  callKind,
+  newRecord,
+  principalIdentity,
+  toRecordValue,
+  type AuditNotes,
+} from '../audit/index.js';
+import { authenticateRequest } from '../auth/index.js';
 import { AwsError, toAwsError } from '../errors/index.js';
 import {
   QueryParams,
   renderQueryError,
   renderQueryResult,
   type QueryService,
+  type XmlObject,
 } from '../protocol/index.js';
 import type { SigV4Request } from '../sigv4/index.js';
+import { userAgentOf, type EdgeContext } from './edge-context.js';
 import type { ParsedSignature } from './signature.js';
 
 /** IAM and STS accept up to 5 minutes of clock skew. */
@@ -27,8 +37,7 @@ export class QueryDispatcher {
 
   constructor(
     services: QueryService[],
-    private readonly resolver: CredentialResolver,
-    private readonly onInternalError: (err: unknown) => void,
+    private readonly edge: EdgeContext,
   ) {
     this.#bySigningName = new Map(services.map((s) => [s.signingName, s]));
     const sts = this.#bySigningName.get('sts');
@@ -37,8 +46,8 @@ export class QueryDispatcher {
   }
 
   /**
-   * Authenticates and runs one Query call. Errors come back as AWS's `ErrorResponse` in the
-   * namespace of the service the request was meant for.
+   * Authenticates and runs one Query call under the audit trail. Errors come back as AWS's
+   * `ErrorResponse` in the namespace of the service the request was meant for.
    */
   async dispatch(
     req: SigV4Request,
@@ -52,28 +61,32 @@ export class QueryDispatcher {
       const params = QueryParams.parse(req.query, body.toString('utf8'));
       const action = params.action;
       const anonymous = this.#anonymousHandler(action);
-      if (anonymous !== undefined) {
+      if (action !== undefined && anonymous !== undefined) {
         service = anonymous.service;
-        const result = await anonymous.handler({ params, requestId, sourceIp });
-        return xml(
-          200,
-          renderQueryResult(action ?? '', service.namespace, result, requestId),
-          requestId,
+        const notes: AuditNotes = {};
+        const record = this.#record(service, action, req, params, sourceIp, requestId, notes);
+        const result = await auditedCall(
+          this.edge.trail,
+          record,
+          notes,
+          () => anonymous.handler({ params, requestId, sourceIp, audit: notes }),
+          describe,
         );
+        return xml(200, renderQueryResult(action, service.namespace, result, requestId), requestId);
       }
       if (parsed.error !== undefined) throw parsed.error;
       const signature = parsed.signature;
-      if (signature !== null) service = this.#bySigningName.get(signature.service) ?? service;
       if (signature === null) {
         throw new AwsError('MissingAuthenticationToken', 'Request is missing Authentication Token');
       }
+      service = this.#bySigningName.get(signature.service) ?? service;
       if (!this.#bySigningName.has(signature.service)) {
         throw new AwsError(
           'SignatureDoesNotMatch',
           `Credential should be scoped to correct service: '${service.signingName}'. `,
         );
       }
-      const authenticated = await authenticateRequest(req, signature, this.resolver, {
+      const { principal } = await authenticateRequest(req, signature, this.edge.resolver, {
         maxSkewSeconds: QUERY_MAX_SKEW_SECONDS,
         payloadHash: createHash('sha256').update(body).digest('hex'),
       });
@@ -85,18 +98,52 @@ export class QueryDispatcher {
           `Could not find operation ${action} for version ${versionOf(service)}`,
         );
       }
-      const result = await handler({
-        params,
-        principal: authenticated.principal,
-        requestId,
-        sourceIp,
-      });
+      const notes: AuditNotes = { identity: principalIdentity(principal), recipientAccountId: principal.accountId };
+      const record = this.#record(service, action, req, params, sourceIp, requestId, notes);
+      const result = await auditedCall(
+        this.edge.trail,
+        record,
+        notes,
+        () => handler({ params, principal, requestId, sourceIp, audit: notes }),
+        describe,
+      );
       return xml(200, renderQueryResult(action, service.namespace, result, requestId), requestId);
     } catch (err) {
       const error = toAwsError(err);
-      if (error !== err) this.onInternalError(err);
+      if (error !== err) this.edge.onInternalError(err);
       return xml(error.status, renderQueryError(error, service.namespace, requestId), requestId);
     }
+  }
+
+  /** Answers a Query request refused before dispatch (e.g. its body is too large). */
+  reject(parsed: ParsedSignature, error: AwsError): HttpAnswer {
+    const requestId = randomUUID();
+    const signingName = parsed.signature?.service;
+    const service = (signingName && this.#bySigningName.get(signingName)) || this.#fallback;
+    return xml(error.status, renderQueryError(error, service.namespace, requestId), requestId);
+  }
+
+  #record(
+    service: QueryService,
+    action: string,
+    req: SigV4Request,
+    params: QueryParams,
+    sourceIp: string,
+    requestId: string,
+    notes: AuditNotes,
+  ) {
+    return newRecord({
+      eventSource: `${service.signingName}.amazonaws.com`,
+      eventName: action,
+      region: this.edge.region,
+      sourceIp,
+      userAgent: userAgentOf(req),
+      requestId,
+      readOnly: callKind(action) === 'read',
+      identity: notes.identity ?? { type: 'Unknown' },
+      recipientAccountId: notes.recipientAccountId ?? '',
+      requestParameters: params.toRecord(),
+    });
   }
 
   /** The service and handler of an operation that takes no credentials, if `action` is one. */
@@ -109,14 +156,10 @@ export class QueryDispatcher {
     }
     return undefined;
   }
+}
 
-  /** Answers a Query request refused before dispatch (e.g. its body is too large). */
-  reject(parsed: ParsedSignature, error: AwsError): HttpAnswer {
-    const requestId = randomUUID();
-    const signingName = parsed.signature?.service;
-    const service = (signingName && this.#bySigningName.get(signingName)) || this.#fallback;
-    return xml(error.status, renderQueryError(error, service.namespace, requestId), requestId);
-  }
+function describe(result: XmlObject | undefined): Record<string, unknown> | null {
+  return result === undefined ? null : (toRecordValue(result) as Record<string, unknown>);
 }
 
 function versionOf(service: QueryService): string {

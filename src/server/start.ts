@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import { AuditTrail, createCloudTrailService, JsonlExporter } from '../audit/index.js';
 import type { CredentialResolver } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
 import { ClusterDirectory, createEksRestService, ISSUER_PATH_PREFIX } from '../eks/index.js';
@@ -36,6 +37,10 @@ export interface ServerOptions {
   dataDir: string;
   databaseUrl?: string | undefined;
   region?: string | undefined;
+  /** Days audit records are kept (default 90). */
+  auditRetentionDays?: number | undefined;
+  /** A directory to also write audit records to, as rotating JSONL files for a SIEM. */
+  auditExportDir?: string | undefined;
   /** The URL clients and issuers' relying parties reach this server at (default: its listening URL). */
   publicUrl?: string | undefined;
   logger?: Logger | undefined;
@@ -88,9 +93,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         ? await createAccount(store.db, masterKey, DEFAULT_ACCOUNT_ID)
         : undefined;
 
+    const trail = new AuditTrail(
+      store.db,
+      logger,
+      options.auditExportDir ? new JsonlExporter(options.auditExportDir) : undefined,
+    );
+    const retentionDays = options.auditRetentionDays ?? 90;
+    const pruned = await trail.prune(retentionDays);
+    if (pruned > 0) logger.info({ pruned, retentionDays }, 'audit records past retention deleted');
+    const pruneTimer = setInterval(() => {
+      trail.prune(retentionDays).catch((err: unknown) => logger.error({ err }, 'audit pruning failed'));
+    }, 3_600_000);
+    pruneTimer.unref();
+
     const app = buildApp({
       logger,
       resolver,
+      trail,
+      region,
       queryServices: [
         createIamQueryService({
           users,
@@ -108,6 +128,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ],
       restServices: [
         createEksRestService({ clusters, authorizer, region }),
+        createCloudTrailService({ db: store.db, authorizer }),
         createLatchkeyApi({
           db: store.db,
           masterKey,
@@ -157,7 +178,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       url,
       store,
       async close() {
+        clearInterval(pruneTimer);
         await app.close();
+        await trail.drain();
         await store.close();
       },
     };

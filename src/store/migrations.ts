@@ -187,4 +187,29 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0006_audit': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('audit_events')
+        .addColumn('event_id', 'text', (c) => c.primaryKey())
+        .addColumn('event_time', 'text', (c) => c.notNull())
+        .addColumn('event_source', 'text', (c) => c.notNull())
+        .addColumn('event_name', 'text', (c) => c.notNull())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('principal_arn', 'text')
+        .addColumn('user_name', 'text')
+        .addColumn('access_key_id', 'text')
+        .addColumn('read_only', 'integer', (c) => c.notNull())
+        .addColumn('error_code', 'text')
+        .addColumn('denied', 'integer', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('record', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('audit_events_by_account_time')
+        .on('audit_events')
+        .columns(['account_id', 'event_time'])
+        .execute();
+    },
+  },
 };

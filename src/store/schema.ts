@@ -51,6 +51,7 @@ export interface Database {
   iam_role_policy_attachments: IamRolePolicyAttachmentTable;
   sealing_keys: SealingKeyTable;
   session_revocations: SessionRevocationTable;
+  audit_events: AuditEventTable;
 }
 
 export interface EksClusterTable {
@@ -166,4 +167,26 @@ export interface SessionRevocationTable {
   scope: string;
   /** Sessions issued before this instant fail. */
   revoked_before: string;
+}
+
+export interface AuditEventTable {
+  event_id: string;
+  event_time: string;
+  event_source: string;
+  event_name: string;
+  /** The account whose trail holds the record (recipientAccountId). */
+  account_id: string;
+  principal_arn: string | null;
+  /** CloudTrail's Username: the IAM user name, or the role session name. */
+  user_name: string | null;
+  access_key_id: string | null;
+  /** 1 for read-only calls. */
+  read_only: number;
+  error_code: string | null;
+  /** 1 when the call was denied (AccessDenied and friends). */
+  denied: number;
+  /** 'complete', or 'pending' while a state-changing call is under way. */
+  status: string;
+  /** The whole CloudTrail record, JSON. */
+  record: string;
 }

@@ -1,0 +1,132 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { AwsError } from '../errors/index.js';
+import type { Database } from '../store/index.js';
+import type { JsonlExporter } from './export.js';
+import type { CloudTrailRecord } from './record.js';
+
+/** Error codes that mean "denied", so `latchkey audit --denied` can find them. */
+const DENIAL_CODES = new Set(['AccessDenied', 'AccessDeniedException', 'IDPRejectedClaim']);
+
+/** Most records written in one transaction. */
+const BATCH_LIMIT = 500;
+
+interface QueuedWrite {
+  row: Database['audit_events'];
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+/** The error a call answers with when its record cannot be written: it is not carried out. */
+export function auditUnavailable(): AwsError {
+  return new AwsError(
+    'ServiceUnavailable',
+    'The audit trail cannot be written, so the request was not carried out. Retry later.',
+  );
+}
+
+/**
+ * The audit trail: one CloudTrail record per call, in the store. Writes are group-committed —
+ * records from concurrent calls share one transaction — and a call that must be durable waits
+ * for its record's commit before it answers.
+ */
+export class AuditTrail {
+  readonly #queue: QueuedWrite[] = [];
+  #flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly logger: Logger,
+    private readonly exporter?: JsonlExporter,
+  ) {}
+
+  /**
+   * Writes a record and resolves once it is committed. Used before the response of calls that
+   * change state or issue credentials; a rejection means the call must fail.
+   */
+  write(record: CloudTrailRecord, status: 'pending' | 'complete' = 'complete'): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ row: toRow(record, status), resolve, reject });
+      this.#flushing ??= new Promise((r) => setImmediate(r)).then(() => this.#flush());
+    });
+  }
+
+  /** Writes a record without waiting (read-only calls); a failure is logged, never thrown. */
+  writeLater(record: CloudTrailRecord): void {
+    this.write(record).catch((err: unknown) => this.logger.error({ err }, 'audit record lost'));
+  }
+
+  async #flush(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, BATCH_LIMIT);
+        // The same event may be written twice in one batch (pending, then complete): keep the last.
+        const rows = [...new Map(batch.map((w) => [w.row.event_id, w.row])).values()];
+        try {
+          await this.db
+            .insertInto('audit_events')
+            .values(rows)
+            .onConflict((oc) =>
+              oc.column('event_id').doUpdateSet((eb) => ({
+                status: eb.ref('excluded.status'),
+                error_code: eb.ref('excluded.error_code'),
+                denied: eb.ref('excluded.denied'),
+                record: eb.ref('excluded.record'),
+              })),
+            )
+            .execute();
+        } catch (err) {
+          for (const w of batch) w.reject(err);
+          continue;
+        }
+        for (const w of batch) w.resolve();
+        if (this.exporter) {
+          for (const row of rows) if (row.status === 'complete') this.exporter.append(row.record);
+        }
+      }
+    } finally {
+      this.#flushing = undefined;
+      if (this.#queue.length > 0) this.#flushing = this.#flush();
+    }
+  }
+
+  /** Deletes records older than `days` days; returns how many. */
+  async prune(days: number, now = Date.now()): Promise<number> {
+    const cutoff = new Date(now - days * 86_400_000).toISOString();
+    const result = await this.db.deleteFrom('audit_events').where('event_time', '<', cutoff).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  /** Waits until every queued record is written. */
+  async drain(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
+  }
+}
+
+function toRow(record: CloudTrailRecord, status: 'pending' | 'complete'): Database['audit_events'] {
+  return {
+    event_id: record.eventID,
+    event_time: record.eventTime,
+    event_source: record.eventSource,
+    event_name: record.eventName,
+    account_id: record.recipientAccountId,
+    principal_arn: record.userIdentity.arn ?? record.userIdentity.principalId ?? null,
+    user_name: userNameOf(record),
+    access_key_id: record.userIdentity.accessKeyId ?? null,
+    read_only: record.readOnly ? 1 : 0,
+    error_code: record.errorCode ?? null,
+    denied: record.errorCode !== undefined && DENIAL_CODES.has(record.errorCode) ? 1 : 0,
+    status,
+    record: JSON.stringify(record),
+  };
+}
+
+/** CloudTrail's Username of a record: the user name, or the role session's name. */
+function userNameOf(record: CloudTrailRecord): string | null {
+  const identity = record.userIdentity;
+  if (identity.userName !== undefined) return identity.userName;
+  if (identity.type === 'AssumedRole' && identity.arn !== undefined) {
+    return identity.arn.slice(identity.arn.lastIndexOf('/') + 1);
+  }
+  return null;
+}
