@@ -3,16 +3,18 @@ import { redactSecrets } from './redact.js';
 import type { CloudTrailRecord, UserIdentity } from './record.js';
 import { auditUnavailable, type AuditTrail } from './trail.js';
 
-/** How a call is recorded: read-only calls asynchronously, the rest before they answer. */
+/**
+ * How a call is recorded: read-only calls asynchronously; calls that only issue credentials
+ * (nothing stored) before they answer; calls that change state (CreateAccessKey included)
+ * both before they act and before they answer.
+ */
 export type CallKind = 'read' | 'write' | 'credentials';
 
 const CREDENTIAL_CALLS = new Set([
   'AssumeRole',
   'AssumeRoleWithWebIdentity',
   'AssumeRoleForPodIdentity',
-  'CreateAccessKey',
   'CreateServiceAccountToken',
-  'CreateAccount',
 ]);
 
 /** The kind of an operation, from its name as AWS names them. */

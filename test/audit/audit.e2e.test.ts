@@ -1,0 +1,175 @@
+/**
+ * The audit trail through real clients: every call leaves a CloudTrail record, secrets never
+ * do, `aws cloudtrail lookup-events` reads it, and a store that cannot be written stops
+ * state-changing calls.
+ */
+import {
+  CloudTrailClient,
+  LookupEventsCommand,
+} from '@aws-sdk/client-cloudtrail';
+import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAwsCli, startTestServer, type TestServer } from '../helpers/server.js';
+
+let t: TestServer;
+let config: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string }; maxAttempts: number };
+let secret = '';
+let bobKeyId = '';
+
+beforeAll(async () => {
+  t = await startTestServer();
+  config = { endpoint: t.server.url, region: 'us-east-1', credentials: t.admin, maxAttempts: 1 };
+  const iam = new IAMClient(config);
+  await iam.send(new CreateUserCommand({ UserName: 'bob' }));
+  const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'bob' }));
+  secret = AccessKey?.SecretAccessKey ?? '';
+  bobKeyId = AccessKey?.AccessKeyId ?? '';
+  // bob is not an administrator: this is denied.
+  const bob = new IAMClient({ ...config, credentials: { accessKeyId: bobKeyId, secretAccessKey: secret } });
+  await bob.send(new CreateUserCommand({ UserName: 'eve' })).catch(() => undefined);
+  await new STSClient(config).send(new GetCallerIdentityCommand({}));
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+async function records(): Promise<Record<string, unknown>[]> {
+  const rows = await t.server.store.db.selectFrom('audit_events').select('record').execute();
+  return rows.map((r) => JSON.parse(r.record) as Record<string, unknown>);
+}
+
+describe('audit trail', () => {
+  it('records a state change with the caller, parameters and response, secrets hidden', async () => {
+    const all = await records();
+    const created = all.find((r) => r.eventName === 'CreateAccessKey');
+    expect(created).toMatchObject({
+      eventVersion: '1.09',
+      eventSource: 'iam.amazonaws.com',
+      eventType: 'AwsApiCall',
+      managementEvent: true,
+      readOnly: false,
+      recipientAccountId: '000000000000',
+      requestParameters: { userName: 'bob' },
+      userIdentity: {
+        type: 'IAMUser',
+        arn: 'arn:aws:iam::000000000000:user/admin',
+        accountId: '000000000000',
+        userName: 'admin',
+        accessKeyId: t.admin.accessKeyId,
+      },
+      responseElements: {
+        accessKey: { accessKeyId: bobKeyId, secretAccessKey: 'HIDDEN_DUE_TO_SECURITY_REASONS' },
+      },
+    });
+    expect(created?.eventID).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created?.userAgent).toContain('aws-sdk-js');
+    expect(created?.sourceIPAddress).toBe('127.0.0.1');
+  });
+
+  it('never stores a secret key anywhere in the trail', async () => {
+    const rows = await t.server.store.db.selectFrom('audit_events').selectAll().execute();
+    const text = JSON.stringify(rows);
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain(t.admin.secretAccessKey);
+  });
+
+  it('records denials with the error and the denied caller', async () => {
+    const denied = (await records()).find((r) => r.errorCode === 'AccessDenied');
+    expect(denied).toMatchObject({
+      eventName: 'CreateUser',
+      userIdentity: { arn: 'arn:aws:iam::000000000000:user/bob' },
+      errorMessage: expect.stringContaining('is not authorized to perform: iam:CreateUser'),
+    });
+  });
+
+  it('LookupEvents (SDK) filters by attribute and pages', async () => {
+    const trail = new CloudTrailClient(config);
+    // Read-only records are written without waiting; give the group commit a moment.
+    await new Promise((r) => setTimeout(r, 100));
+    const byName = await trail.send(
+      new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'GetCallerIdentity' }] }),
+    );
+    expect(byName.Events?.length).toBe(1);
+    expect(byName.Events?.[0]).toMatchObject({ EventName: 'GetCallerIdentity', ReadOnly: 'true', Username: 'admin' });
+    expect(byName.Events?.[0]?.EventTime).toBeInstanceOf(Date);
+    const first = await trail.send(new LookupEventsCommand({ MaxResults: 2 }));
+    expect(first.Events).toHaveLength(2);
+    const second = await trail.send(new LookupEventsCommand({ MaxResults: 2, NextToken: first.NextToken }));
+    expect(second.Events?.[0]?.EventId).not.toBe(first.Events?.[0]?.EventId);
+    const byUser = await trail.send(
+      new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'Username', AttributeValue: 'bob' }] }),
+    );
+    expect(byUser.Events?.map((e) => e.EventName)).toEqual(['CreateUser']);
+  });
+
+  it('LookupEvents bad input: AWS’s CloudTrail errors', async () => {
+    const trail = new CloudTrailClient(config);
+    const errorOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { name: string }) => e.name);
+    expect(
+      await errorOf(trail.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'Nope' as never, AttributeValue: 'x' }] }))),
+    ).toBe('InvalidLookupAttributesException');
+    expect(
+      await errorOf(trail.send(new LookupEventsCommand({ StartTime: new Date(2_000_000_000_000), EndTime: new Date(1_000_000_000_000) }))),
+    ).toBe('InvalidTimeRangeException');
+    expect(await errorOf(trail.send(new LookupEventsCommand({ NextToken: 'garbage' })))).toBe('InvalidNextTokenException');
+    expect(await errorOf(trail.send(new LookupEventsCommand({ MaxResults: 51 })))).toBe('InvalidMaxResultsException');
+    const first = await trail.send(new LookupEventsCommand({ MaxResults: 1 }));
+    // A token is bound to the query that made it.
+    expect(
+      await errorOf(
+        trail.send(
+          new LookupEventsCommand({
+            MaxResults: 1,
+            NextToken: first.NextToken,
+            LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'CreateUser' }],
+          }),
+        ),
+      ),
+    ).toBe('InvalidNextTokenException');
+  });
+
+  it('aws cloudtrail lookup-events works', async () => {
+    const r = await runAwsCli(
+      ['cloudtrail', 'lookup-events', '--lookup-attributes', 'AttributeKey=EventName,AttributeValue=CreateUser'],
+      t.cliEnv(),
+    );
+    expect(r.code).toBe(0);
+    const events = JSON.parse(r.stdout).Events as { EventName: string; CloudTrailEvent: string }[];
+    expect(events.length).toBe(2);
+    expect(JSON.parse(events[0]?.CloudTrailEvent ?? '{}').eventSource).toBe('iam.amazonaws.com');
+  });
+});
+
+describe('fail-closed', () => {
+  it('when records cannot be written, state changes are refused with 503 and nothing changes', async () => {
+    const { sql } = await import('kysely');
+    // Make every audit write fail, as a full or read-only audit store would.
+    await sql`CREATE TRIGGER audit_full BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`.execute(
+      t.server.store.db,
+    );
+    try {
+      const iam = new IAMClient(config);
+      const err = await iam.send(new CreateUserCommand({ UserName: 'ghost' })).then(
+        () => undefined,
+        (e: { name: string; $metadata: { httpStatusCode?: number } }) => e,
+      );
+      expect(err?.$metadata.httpStatusCode).toBe(503);
+      expect(err?.name).toBe('ServiceUnavailable');
+      const users = await t.server.store.db.selectFrom('iam_users').select('user_name').execute();
+      expect(users.map((u) => u.user_name)).not.toContain('ghost');
+      // Credentials are not issued either.
+      const key = await iam.send(new CreateAccessKeyCommand({ UserName: 'bob' })).then(
+        () => 'issued',
+        (e: { $metadata: { httpStatusCode?: number } }) => e.$metadata.httpStatusCode,
+      );
+      expect(key).toBe(503);
+      const keys = await t.server.store.db.selectFrom('access_keys').select('access_key_id').where('user_name', '=', 'bob').execute();
+      expect(keys).toHaveLength(1);
+    } finally {
+      await sql`DROP TRIGGER audit_full`.execute(t.server.store.db);
+    }
+    // Recovery without a restart.
+    await new IAMClient(config).send(new CreateUserCommand({ UserName: 'after' }));
+  });
+});
