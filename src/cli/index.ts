@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './account.js';
+import { registerAuditCommand } from './audit.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerEnvCommand } from './env.js';
 import { registerRevokeSessionsCommand } from './revoke-sessions.js';
@@ -24,6 +25,7 @@ export function buildCli(): Command {
   registerClusterCommands(program);
   registerTokenCommand(program);
   registerRevokeSessionsCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 

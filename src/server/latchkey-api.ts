@@ -3,6 +3,7 @@
  * operations AWS has no API for, such as creating an account.
  */
 import type { Kysely } from 'kysely';
+import { searchAudit } from '../audit/index.js';
 import type { Authorizer } from '../auth/index.js';
 import type { ClusterDirectory } from '../eks/index.js';
 import { AwsError } from '../errors/index.js';
@@ -81,6 +82,31 @@ export function createLatchkeyApi(deps: {
             },
           );
           return { token, issuer: cluster.issuerUrl };
+        },
+      },
+      {
+        method: 'POST',
+        path: '/_latchkey/api/audit/search',
+        operation: 'SearchAuditEvents',
+        async handler({ principal, body }) {
+          await deps.authorizer.authorize(principal, { action: 'cloudtrail:LookupEvents', resource: '*' });
+          const limit = typeof body.limit === 'number' && Number.isInteger(body.limit) ? body.limit : 50;
+          if (limit < 1 || limit > 1000) {
+            throw new AwsError('InvalidParameterException', 'limit must be from 1 to 1000.');
+          }
+          const startTime = typeof body.startTime === 'string' ? new Date(body.startTime) : undefined;
+          if (startTime !== undefined && Number.isNaN(startTime.getTime())) {
+            throw new AwsError('InvalidParameterException', 'startTime must be an ISO-8601 time.');
+          }
+          const page = await searchAudit(deps.db, {
+            accountId: principal.accountId,
+            limit,
+            ...(body.denied === true ? { denied: true } : {}),
+            ...(typeof body.principal === 'string' ? { principalArn: body.principal } : {}),
+            ...(startTime ? { startTime } : {}),
+            ...(typeof body.nextToken === 'string' ? { nextToken: body.nextToken } : {}),
+          });
+          return { events: page.records, ...(page.nextToken ? { nextToken: page.nextToken } : {}) };
         },
       },
       {

@@ -10,15 +10,20 @@ import {
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { runAwsCli, startTestServer, type TestServer } from '../helpers/server.js';
+import { tempDir } from '../helpers/tmp.js';
 
 let t: TestServer;
 let config: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string }; maxAttempts: number };
 let secret = '';
 let bobKeyId = '';
 
+const exportDir = tempDir();
+
 beforeAll(async () => {
-  t = await startTestServer();
+  t = await startTestServer({ auditExportDir: exportDir.path });
   config = { endpoint: t.server.url, region: 'us-east-1', credentials: t.admin, maxAttempts: 1 };
   const iam = new IAMClient(config);
   await iam.send(new CreateUserCommand({ UserName: 'bob' }));
@@ -32,6 +37,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await t.stop();
+  exportDir.remove();
 });
 
 async function records(): Promise<Record<string, unknown>[]> {
@@ -138,6 +144,29 @@ describe('audit trail', () => {
     const events = JSON.parse(r.stdout).Events as { EventName: string; CloudTrailEvent: string }[];
     expect(events.length).toBe(2);
     expect(JSON.parse(events[0]?.CloudTrailEvent ?? '{}').eventSource).toBe('iam.amazonaws.com');
+  });
+});
+
+describe('export and CLI', () => {
+  it('appends every record to a JSONL file for a SIEM, secrets hidden', async () => {
+    const files = readdirSync(exportDir.path);
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^audit-\d{8}-1\.jsonl$/);
+    const lines = readFileSync(join(exportDir.path, files[0] ?? ''), 'utf8').trim().split('\n');
+    const names = lines.map((l) => (JSON.parse(l) as { eventName: string }).eventName);
+    expect(names).toContain('CreateAccessKey');
+    expect(lines.join('\n')).not.toContain(secret);
+  });
+
+  it('latchkey audit --denied shows the denial in plain words', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const entry = join(import.meta.dirname, '../helpers/latchkey.ts');
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', entry, 'audit', '--denied', '--data-dir', t.dataDir]);
+    expect(stdout).toContain('DENIED AccessDenied');
+    expect(stdout).toContain('iam:CreateUser');
+    expect(stdout).toContain('arn:aws:iam::000000000000:user/bob');
+    expect(stdout).not.toContain('GetCallerIdentity');
   });
 });
 

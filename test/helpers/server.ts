@@ -19,13 +19,16 @@ export interface TestServer {
 }
 
 /** Starts a server for one test file. */
-export async function startTestServer(options: { databaseUrl?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { databaseUrl?: string; auditExportDir?: string } = {},
+): Promise<TestServer> {
   const dir = tempDir();
   const server = await startServer({
     host: '127.0.0.1',
     port: 0,
     dataDir: dir.path,
     databaseUrl: options.databaseUrl,
+    auditExportDir: options.auditExportDir,
     logger: pino({ level: 'silent' }),
   });
   const admin = readProfile(dir.path, 'latchkey');
