@@ -52,6 +52,7 @@ export const AWS_ERROR_STATUS = {
   InvalidTokenException: 400,
   ExpiredTokenException: 400,
   ThrottlingException: 429,
+  ServiceUnavailableException: 503,
   // S3 (REST-XML)
   IncompleteBody: 400,
   AuthorizationHeaderMalformed: 400,
