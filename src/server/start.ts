@@ -26,8 +26,9 @@ import {
   SessionRevocations,
 } from '../sessions/index.js';
 import { openStore, type Store } from '../store/index.js';
-import { createStsQueryService } from '../sts/index.js';
+import { createStsQueryService, type TrustEvaluator } from '../sts/index.js';
 import { buildApp } from './app.js';
+import { IssuerRegistry } from './issuers.js';
 import { createLatchkeyApi } from './latchkey-api.js';
 
 /** How to run a server. */
@@ -86,6 +87,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const policies = new ManagedPolicyDirectory(store.db);
     const principalPolicies = new PrincipalPolicies(store.db);
     const clusters = new ClusterDirectory(store.db, issuerKeys, region, () => publicUrl);
+    const issuers = new IssuerRegistry(providers, clusters, issuerKeys, () => publicUrl);
 
     // The first account exists before the first request can arrive.
     const firstKey =
@@ -124,7 +126,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           isOwnIssuer: (url) =>
             publicUrl !== '' && url.startsWith(`${publicUrl}${ISSUER_PATH_PREFIX}`),
         }),
-        createStsQueryService(),
+        createStsQueryService({
+          roles,
+          evaluateTrust,
+          validatePolicy,
+          keyring: () => keyring,
+          findIssuer: (accountId, iss) => issuers.find(accountId, iss),
+        }),
       ],
       restServices: [
         createEksRestService({ clusters, authorizer, region }),
@@ -196,6 +204,13 @@ function clientHost(host: string): string {
   if (host === '::') return '[::1]';
   return host.includes(':') ? `[${host}]` : host;
 }
+
+// TODO(policy engine): replace with the engine's trust evaluation. Until then, fail closed.
+const evaluateTrust: TrustEvaluator = async () => {
+  throw new AwsError('AccessDenied', 'Trust policies are not evaluated yet.', 403, {
+    reason: 'policy engine not available',
+  });
+};
 
 // TODO(policy engine): replace with the engine's grammar validation before this lands.
 const validatePolicy: PolicyValidator = (document) => {
