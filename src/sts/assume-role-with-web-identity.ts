@@ -14,6 +14,7 @@ import type { TrustEvaluator } from './trust.js';
 import {
   packedPolicyPercent,
   readDurationSeconds,
+  sessionDuration,
   readRoleArn,
   readRoleSessionName,
   readSessionPolicies,
@@ -42,6 +43,7 @@ export async function assumeRoleWithWebIdentity(
   const { params } = call;
   const roleArn = readRoleArn(params);
   const sessionName = readRoleSessionName(params);
+  const requestedDuration = readDurationSeconds(params);
   const token = params.require('WebIdentityToken');
   checkWebIdentityTokenLength(token);
   if (params.get('ProviderId') !== undefined) {
@@ -96,7 +98,7 @@ export async function assumeRoleWithWebIdentity(
       throw err;
     });
 
-  const durationSeconds = readDurationSeconds(params, role.maxSessionDuration, false);
+  const durationSeconds = sessionDuration(requestedDuration, role.maxSessionDuration, false);
   const packed =
     sessionPolicies.policy !== undefined || sessionPolicies.policyArns.length > 0
       ? packedPolicyPercent(sessionPolicies.policy, sessionPolicies.policyArns, {})

@@ -14,6 +14,7 @@ import type { TrustEvaluator } from './trust.js';
 import {
   packedPolicyPercent,
   readDurationSeconds,
+  sessionDuration,
   readRoleArn,
   readRoleSessionName,
   readSessionPolicies,
@@ -33,6 +34,7 @@ export async function assumeRole(deps: AssumeRoleDeps, call: QueryCall): Promise
   const { params, principal } = call;
   const roleArn = readRoleArn(params);
   const sessionName = readRoleSessionName(params);
+  const requestedDuration = readDurationSeconds(params);
   const externalId = readExternalId(params.get('ExternalId'));
   const sourceIdentity = readSourceIdentity(params.get('SourceIdentity'), principal);
   const sessionPolicies = readSessionPolicies(params);
@@ -69,7 +71,7 @@ export async function assumeRole(deps: AssumeRoleDeps, call: QueryCall): Promise
   if (sourceIdentity !== undefined && principal.session?.sourceIdentity === undefined) await ask('sts:SetSourceIdentity');
 
   const chained = principal.session !== undefined;
-  const durationSeconds = readDurationSeconds(params, role.maxSessionDuration, chained);
+  const durationSeconds = sessionDuration(requestedDuration, role.maxSessionDuration, chained);
   const packed =
     sessionPolicies.policy !== undefined || sessionPolicies.policyArns.length > 0 || Object.keys(tags).length > 0
       ? packedPolicyPercent(sessionPolicies.policy, sessionPolicies.policyArns, tags)

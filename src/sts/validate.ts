@@ -49,44 +49,35 @@ export function readRoleArn(params: QueryParams): string {
   return value;
 }
 
-/**
- * DurationSeconds: at least 900, at most the role's MaxSessionDuration, and at most one hour
- * when the caller is itself a role session (role chaining).
- */
-export function readDurationSeconds(
-  params: QueryParams,
-  maxSessionDuration: number,
-  chained: boolean,
-): number {
+/** DurationSeconds as sent: an integer from 900 to 43,200 (the API's own bounds), if given. */
+export function readDurationSeconds(params: QueryParams): number | undefined {
   const raw = params.get('DurationSeconds');
-  if (raw === undefined)
-    return chained
-      ? Math.min(DEFAULT_DURATION_SECONDS, ROLE_CHAINING_MAX_SECONDS)
-      : DEFAULT_DURATION_SECONDS;
+  if (raw === undefined) return undefined;
   if (!/^\d{1,9}$/.test(raw)) throw validation('durationSeconds', raw, 'Member must be an integer');
   const seconds = Number(raw);
   if (seconds < MIN_DURATION_SECONDS) {
-    throw validation(
-      'durationSeconds',
-      raw,
-      `Member must have value greater than or equal to ${MIN_DURATION_SECONDS}`,
-    );
+    throw validation('durationSeconds', raw, `Member must have value greater than or equal to ${MIN_DURATION_SECONDS}`);
   }
-  if (seconds > 43_200)
-    throw validation('durationSeconds', raw, 'Member must have value less than or equal to 43200');
-  if (chained && seconds > ROLE_CHAINING_MAX_SECONDS) {
+  if (seconds > 43_200) throw validation('durationSeconds', raw, 'Member must have value less than or equal to 43200');
+  return seconds;
+}
+
+/**
+ * The session's duration: as asked (default one hour), at most the role's MaxSessionDuration,
+ * and at most one hour when the caller is itself a role session (role chaining).
+ */
+export function sessionDuration(requested: number | undefined, maxSessionDuration: number, chained: boolean): number {
+  if (requested === undefined) return DEFAULT_DURATION_SECONDS;
+  if (chained && requested > ROLE_CHAINING_MAX_SECONDS) {
     throw new AwsError(
       'ValidationError',
       'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
     );
   }
-  if (seconds > maxSessionDuration) {
-    throw new AwsError(
-      'ValidationError',
-      'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
-    );
+  if (requested > maxSessionDuration) {
+    throw new AwsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
   }
-  return seconds;
+  return requested;
 }
 
 /** The inline session policy (`Policy`, ≤ 2,048 characters) and `PolicyArns` (≤ 10). */
