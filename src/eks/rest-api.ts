@@ -6,6 +6,7 @@ import type { Authorizer } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
 import type { RestCall, RestService } from '../protocol/index.js';
 import type { Cluster, ClusterDirectory } from './clusters.js';
+import { podIdentityRoutes, type PodIdentityApiDeps } from './pod-identity-api.js';
 
 /** The Kubernetes version a cluster gets when none is asked for. */
 export const DEFAULT_KUBERNETES_VERSION = '1.31';
@@ -14,7 +15,7 @@ const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
 const ROLE_ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 
 /** What the EKS API works on. */
-export interface EksDeps {
+export interface EksDeps extends PodIdentityApiDeps {
   clusters: ClusterDirectory;
   authorizer: Authorizer;
   region: string;
@@ -112,9 +113,14 @@ export function createEksRestService(deps: EksDeps): RestService {
           const name = call.params.name ?? '';
           await authorize(call, 'DeleteCluster', clusterArn(call, name));
           const cluster = await clusters.delete(call.principal.accountId, name);
+          // A deleted cluster's associations go with it, and their sessions stop working.
+          for (const id of await deps.associations.deleteCluster(call.principal.accountId, name)) {
+            await deps.onAssociationChanged(id);
+          }
           return { cluster: { ...clusterJson(cluster), status: 'DELETING' } };
         },
       },
+      ...podIdentityRoutes(deps),
     ],
   };
 }

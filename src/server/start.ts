@@ -2,7 +2,13 @@ import { pino, type Logger } from 'pino';
 import { AuditTrail, createCloudTrailService, JsonlExporter } from '../audit/index.js';
 import type { CredentialResolver } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
-import { ClusterDirectory, createEksRestService, ISSUER_PATH_PREFIX } from '../eks/index.js';
+import {
+  AssociationDirectory,
+  ClusterDirectory,
+  createEksAuthService,
+  createEksRestService,
+  ISSUER_PATH_PREFIX,
+} from '../eks/index.js';
 import {
   AccessKeyDirectory,
   createAccount,
@@ -87,6 +93,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const policies = new ManagedPolicyDirectory(store.db);
     const principalPolicies = new PrincipalPolicies(store.db);
     const clusters = new ClusterDirectory(store.db, issuerKeys, region, () => publicUrl);
+    const associations = new AssociationDirectory(store.db, region);
     const issuers = new IssuerRegistry(providers, clusters, issuerKeys, () => publicUrl);
 
     // The first account exists before the first request can arrive.
@@ -135,7 +142,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         }),
       ],
       restServices: [
-        createEksRestService({ clusters, authorizer, region }),
+        createEksRestService({
+          clusters,
+          associations,
+          roles,
+          authorizer,
+          region,
+          onAssociationChanged: async (id) => {
+            await revocations.revoke(`association:${id}`);
+          },
+        }),
+        createEksAuthService({
+          clusters,
+          associations,
+          roles,
+          issuerKeys,
+          authorizer,
+          evaluateTrust,
+          keyring: () => keyring,
+        }),
         createCloudTrailService({ db: store.db, authorizer }),
         createLatchkeyApi({
           db: store.db,

@@ -7,8 +7,7 @@ import { assumedRoleArn, type Session } from './session.js';
 /** The revocation scopes a session falls under. */
 export function revocationScopes(session: Session): string[] {
   const scopes = [`role:${session.roleArn}`];
-  const association = session.tags['eks-pod-identity-association-id'];
-  if (association !== undefined) scopes.push(`association:${association}`);
+  if (session.associationId !== undefined) scopes.push(`association:${session.associationId}`);
   return scopes;
 }
 

@@ -26,6 +26,8 @@ export interface Session {
   chainDepth: number;
   /** How the session was made: the STS operation, for CloudTrail and aws:… keys. */
   issuedBy: 'AssumeRole' | 'AssumeRoleWithWebIdentity' | 'AssumeRoleForPodIdentity';
+  /** The pod identity association the session was issued for (revocable with it). */
+  associationId?: string;
   /** Web identity facts (provider ARN, sub, aud) when issued from a token. */
   webIdentity?: { provider: string; subject: string; audience: string };
   /** Epoch milliseconds. */

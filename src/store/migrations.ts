@@ -212,4 +212,29 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0007_pod_identity': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('pod_identity_associations')
+        .addColumn('association_id', 'text', (c) => c.primaryKey())
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('cluster_name', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('service_account', 'text', (c) => c.notNull())
+        .addColumn('role_arn', 'text', (c) => c.notNull())
+        .addColumn('target_role_arn', 'text')
+        .addColumn('disable_session_tags', 'integer', (c) => c.notNull())
+        .addColumn('external_id', 'text')
+        .addColumn('tags', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('modified_at', 'text', (c) => c.notNull())
+        .addUniqueConstraint('pod_identity_associations_subject', [
+          'account_id',
+          'cluster_name',
+          'namespace',
+          'service_account',
+        ])
+        .execute();
+    },
+  },
 };

@@ -52,6 +52,7 @@ export interface Database {
   sealing_keys: SealingKeyTable;
   session_revocations: SessionRevocationTable;
   audit_events: AuditEventTable;
+  pod_identity_associations: PodIdentityAssociationTable;
 }
 
 export interface EksClusterTable {
@@ -189,4 +190,20 @@ export interface AuditEventTable {
   status: string;
   /** The whole CloudTrail record, JSON. */
   record: string;
+}
+
+export interface PodIdentityAssociationTable {
+  association_id: string;
+  account_id: string;
+  cluster_name: string;
+  namespace: string;
+  service_account: string;
+  role_arn: string;
+  target_role_arn: string | null;
+  disable_session_tags: number;
+  external_id: string | null;
+  /** JSON object of tags. */
+  tags: string;
+  created_at: string;
+  modified_at: string;
 }

@@ -20,6 +20,7 @@ export interface SessionRequest {
   chainDepth: number;
   issuedBy: Session['issuedBy'];
   webIdentity?: Session['webIdentity'];
+  associationId?: string;
 }
 
 /** Temporary credentials, ready for a response. */
@@ -52,6 +53,7 @@ export function issueSession(
     chainDepth: request.chainDepth,
     issuedBy: request.issuedBy,
     ...(request.webIdentity === undefined ? {} : { webIdentity: request.webIdentity }),
+    ...(request.associationId === undefined ? {} : { associationId: request.associationId }),
     issuedAt: now,
     expiresAt: now + request.durationSeconds * 1000,
   };
