@@ -6,7 +6,9 @@ import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './account.js';
 import { registerAuditCommand } from './audit.js';
 import { registerClusterCommands } from './cluster.js';
+import { registerEksctlCommands } from './eksctl.js';
 import { registerEnvCommand } from './env.js';
+import { registerExecCommand } from './exec.js';
 import { registerRevokeSessionsCommand } from './revoke-sessions.js';
 import { registerServerCommands } from './server.js';
 import { registerTokenCommand } from './token.js';
@@ -26,6 +28,8 @@ export function buildCli(): Command {
   registerTokenCommand(program);
   registerRevokeSessionsCommand(program);
   registerAuditCommand(program);
+  registerEksctlCommands(program);
+  registerExecCommand(program);
   return program;
 }
 
@@ -33,7 +37,8 @@ export function buildCli(): Command {
 export async function runCli(argv: string[]): Promise<number> {
   try {
     await buildCli().parseAsync(argv);
-    return 0;
+    // A command may set the exit code (exec passes on its child's).
+    return Number(process.exitCode ?? 0);
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     console.error(`latchkey: ${err instanceof Error ? err.message : String(err)}`);

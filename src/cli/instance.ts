@@ -27,7 +27,7 @@ export function instanceProfile(flags: InstanceFlags): Profile {
 export async function callJson(
   profile: Profile,
   service: string,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   body?: unknown,
 ): Promise<Record<string, unknown>> {

@@ -55,7 +55,7 @@ export async function signedFormRequest(
 /** Calls a REST-JSON operation (EKS, Latchkey's API), signed with SigV4 by a profile's key. */
 export async function signedJsonRequest(
   profile: Profile,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   body?: unknown,
   service = 'latchkey',

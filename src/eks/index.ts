@@ -8,3 +8,4 @@ export {
 export { ClusterDirectory, ISSUER_PATH_PREFIX, type Cluster, type NewCluster } from './clusters.js';
 export { associationJson, externalIdOf, type PodIdentityApiDeps } from './pod-identity-api.js';
 export { clusterJson, createEksRestService, DEFAULT_KUBERNETES_VERSION, type EksDeps } from './rest-api.js';
+export { ServiceAccountDirectory, type ServiceAccountRecord } from './service-accounts.js';

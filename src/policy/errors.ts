@@ -40,6 +40,10 @@ export const MESSAGES = {
   trustAction: 'AssumeRole policy may only specify STS AssumeRole actions.',
   trustNotPrincipal: 'AssumeRole policy must not contain NotPrincipal field.',
   trustMissingEffect: 'Missing required field Effect',
+  trustMissingAction: 'Missing required field Action',
+  trustEmptyStatement: 'Could not parse the policy: Statement is empty!',
+  sidNotAlphanumeric:
+    'Statement IDs (SID) must be alpha-numeric. Check that your input satisfies the regular expression [0-9A-Za-z]*',
 } as const;
 
 /** A MalformedPolicyDocument error with `message`. */

@@ -5,7 +5,7 @@
 import type { Kysely } from 'kysely';
 import { searchAudit } from '../audit/index.js';
 import type { Authorizer } from '../auth/index.js';
-import type { ClusterDirectory } from '../eks/index.js';
+import type { ClusterDirectory, ServiceAccountDirectory } from '../eks/index.js';
 import { AwsError } from '../errors/index.js';
 import {
   ADMINISTRATOR_ACCESS_ARN,
@@ -33,6 +33,7 @@ export function createLatchkeyApi(deps: {
   issuerKeys: IssuerKeys;
   authorizer: Authorizer;
   revocations: SessionRevocations;
+  serviceAccounts: ServiceAccountDirectory;
   onAccountCreated: (accountId: string) => void;
 }): RestService {
   return {
@@ -82,6 +83,39 @@ export function createLatchkeyApi(deps: {
             },
           );
           return { token, issuer: cluster.issuerUrl };
+        },
+      },
+      {
+        method: 'PUT',
+        path: '/_latchkey/api/clusters/{name}/service-accounts/{namespace}/{serviceAccount}',
+        operation: 'PutServiceAccount',
+        async handler({ principal, params, body }) {
+          const cluster = await deps.clusters.get(principal.accountId, params.name ?? '');
+          const namespace = readK8sName(params.namespace, 'namespace');
+          const name = readK8sName(params.serviceAccount, 'serviceAccount');
+          const annotations = readAnnotations(body.annotations);
+          await deps.authorizer.authorize(principal, { action: 'latchkey:PutServiceAccount', resource: cluster.arn });
+          return deps.serviceAccounts.put(principal.accountId, { clusterName: cluster.name, namespace, name, annotations });
+        },
+      },
+      {
+        method: 'GET',
+        path: '/_latchkey/api/clusters/{name}/service-accounts',
+        operation: 'ListServiceAccounts',
+        async handler({ principal, params }) {
+          const cluster = await deps.clusters.get(principal.accountId, params.name ?? '');
+          await deps.authorizer.authorize(principal, { action: 'latchkey:ListServiceAccounts', resource: cluster.arn });
+          return { serviceAccounts: await deps.serviceAccounts.list(principal.accountId, cluster.name) };
+        },
+      },
+      {
+        method: 'GET',
+        path: '/_latchkey/api/clusters/{name}/service-accounts/{namespace}/{serviceAccount}',
+        operation: 'GetServiceAccount',
+        async handler({ principal, params }) {
+          const cluster = await deps.clusters.get(principal.accountId, params.name ?? '');
+          await deps.authorizer.authorize(principal, { action: 'latchkey:GetServiceAccount', resource: cluster.arn });
+          return deps.serviceAccounts.get(principal.accountId, cluster.name, params.namespace ?? '', params.serviceAccount ?? '');
         },
       },
       {
@@ -141,6 +175,29 @@ export function createLatchkeyApi(deps: {
 }
 
 const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function readK8sName(value: string | undefined, field: string): string {
+  if (value === undefined || !K8S_NAME.test(value)) {
+    throw new AwsError('InvalidParameterException', `${field} '${value ?? ''}' is not a valid Kubernetes name.`);
+  }
+  return value;
+}
+
+/** Annotations: a map of strings, at most 64 of them, keys up to 253 characters. */
+function readAnnotations(value: unknown): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new AwsError('InvalidParameterException', 'annotations must be a map of strings.');
+  }
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > 64) throw new AwsError('InvalidParameterException', 'At most 64 annotations.');
+  for (const [k, v] of entries) {
+    if (k.length < 1 || k.length > 253 || typeof v !== 'string' || v.length > 4096) {
+      throw new AwsError('InvalidParameterException', `The annotation ${k} is invalid.`);
+    }
+  }
+  return Object.fromEntries(entries) as Record<string, string>;
+}
 
 /** Validates a token request as the Kubernetes TokenRequest API would. */
 function readTokenRequest(body: Readonly<Record<string, unknown>>) {

@@ -8,6 +8,7 @@ import {
   createEksAuthService,
   createEksRestService,
   ISSUER_PATH_PREFIX,
+  ServiceAccountDirectory,
 } from '../eks/index.js';
 import {
   AccessKeyDirectory,
@@ -170,6 +171,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           issuerKeys,
           authorizer,
           revocations,
+          serviceAccounts: new ServiceAccountDirectory(store.db),
           onAccountCreated: (accountId) => logger.info({ accountId }, 'account created'),
         }),
       ],

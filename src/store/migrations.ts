@@ -237,4 +237,19 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '0008_service_accounts': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('service_accounts')
+        .addColumn('account_id', 'text', (c) => c.notNull())
+        .addColumn('cluster_name', 'text', (c) => c.notNull())
+        .addColumn('namespace', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('annotations', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('service_accounts_pk', ['account_id', 'cluster_name', 'namespace', 'name'])
+        .execute();
+    },
+  },
 };

@@ -53,6 +53,7 @@ export interface Database {
   session_revocations: SessionRevocationTable;
   audit_events: AuditEventTable;
   pod_identity_associations: PodIdentityAssociationTable;
+  service_accounts: ServiceAccountTable;
 }
 
 export interface EksClusterTable {
@@ -206,4 +207,15 @@ export interface PodIdentityAssociationTable {
   tags: string;
   created_at: string;
   modified_at: string;
+}
+
+export interface ServiceAccountTable {
+  account_id: string;
+  cluster_name: string;
+  namespace: string;
+  name: string;
+  /** JSON object of annotations (e.g. eks.amazonaws.com/role-arn). */
+  annotations: string;
+  created_at: string;
+  updated_at: string;
 }
