@@ -11,6 +11,13 @@ const DENIAL_CODES = new Set(['AccessDenied', 'AccessDeniedException', 'IDPRejec
 /** Most records written in one transaction. */
 const BATCH_LIMIT = 500;
 
+/**
+ * How long records of read-only calls may wait to be written. They are not fail-closed (the
+ * call changed nothing), so they are batched: one commit (one fsync) per interval instead of
+ * one per call. Records of state-changing and credential-issuing calls never wait.
+ */
+const LAZY_FLUSH_MS = 100;
+
 interface QueuedWrite {
   row: Database['audit_events'];
   resolve: () => void;
@@ -32,6 +39,8 @@ export function auditUnavailable(): AwsError {
  */
 export class AuditTrail {
   readonly #queue: QueuedWrite[] = [];
+  #lazy: QueuedWrite[] = [];
+  #lazyTimer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
 
   constructor(
@@ -47,18 +56,42 @@ export class AuditTrail {
   write(record: CloudTrailRecord, status: 'pending' | 'complete' = 'complete'): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ row: toRow(record, status), resolve, reject });
-      this.#flushing ??= new Promise((r) => setImmediate(r)).then(() => this.#flush());
+      this.#scheduleFlush();
     });
   }
 
-  /** Writes a record without waiting (read-only calls); a failure is logged, never thrown. */
+  /**
+   * Writes a record of a read-only call within {@link LAZY_FLUSH_MS}, without making the call
+   * wait; a failure is logged, never thrown.
+   */
   writeLater(record: CloudTrailRecord): void {
-    this.write(record).catch((err: unknown) => this.logger.error({ err }, 'audit record lost'));
+    this.#lazy.push({
+      row: toRow(record, 'complete'),
+      resolve: () => {},
+      reject: (err: unknown) => this.logger.error({ err }, 'audit record lost'),
+    });
+    if (this.#lazy.length >= BATCH_LIMIT) this.#promoteLazy();
+    else this.#lazyTimer ??= setTimeout(() => this.#promoteLazy(), LAZY_FLUSH_MS);
+  }
+
+  #promoteLazy(): void {
+    if (this.#lazyTimer) clearTimeout(this.#lazyTimer);
+    this.#lazyTimer = undefined;
+    this.#queue.push(...this.#lazy);
+    this.#lazy = [];
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    // Records queued in the same turn of the event loop share one transaction.
+    this.#flushing ??= new Promise((r) => setImmediate(r)).then(() => this.#flush());
   }
 
   async #flush(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
+        // Lazy records ride along with a durable commit that happens anyway.
+        if (this.#lazy.length > 0) this.#promoteLazy();
         const batch = this.#queue.splice(0, BATCH_LIMIT);
         // The same event may be written twice in one batch (pending, then complete): keep the last.
         const rows = [...new Map(batch.map((w) => [w.row.event_id, w.row])).values()];
@@ -97,8 +130,9 @@ export class AuditTrail {
     return Number(result.numDeletedRows);
   }
 
-  /** Waits until every queued record is written. */
+  /** Waits until every queued record, lazy ones included, is written. */
   async drain(): Promise<void> {
+    if (this.#lazy.length > 0) this.#promoteLazy();
     while (this.#flushing) await this.#flushing;
   }
 }

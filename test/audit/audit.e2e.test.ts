@@ -91,11 +91,16 @@ describe('audit trail', () => {
 
   it('LookupEvents (SDK) filters by attribute and pages', async () => {
     const trail = new CloudTrailClient(config);
-    // Read-only records are written without waiting; give the group commit a moment.
-    await new Promise((r) => setTimeout(r, 100));
-    const byName = await trail.send(
-      new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'GetCallerIdentity' }] }),
-    );
+    // Read-only records are written without making the call wait (within 100 ms).
+    const lookup = () =>
+      trail.send(
+        new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'GetCallerIdentity' }] }),
+      );
+    let byName = await lookup();
+    for (let i = 0; i < 40 && byName.Events?.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      byName = await lookup();
+    }
     expect(byName.Events?.length).toBe(1);
     expect(byName.Events?.[0]).toMatchObject({ EventName: 'GetCallerIdentity', ReadOnly: 'true', Username: 'admin' });
     expect(byName.Events?.[0]?.EventTime).toBeInstanceOf(Date);
