@@ -7,6 +7,9 @@ import { formatLines, type Benchmark } from './report.js';
 const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {
   sigv4: () => import('./sigv4.js'),
   'get-caller-identity': () => import('./get-caller-identity.js'),
+  policy: () => import('./policy.js'),
+  agent: () => import('./agent.js'),
+  webhook: () => import('./webhook.js'),
 };
 
 const wanted = process.argv.slice(2);

@@ -27,7 +27,9 @@ export class JsonlExporter {
   }
 
   #rotate(day: string): void {
-    const existing = readdirSync(this.dir).filter((f) => f.startsWith(`audit-${day}-`) && f.endsWith('.jsonl'));
+    const existing = readdirSync(this.dir).filter(
+      (f) => f.startsWith(`audit-${day}-`) && f.endsWith('.jsonl'),
+    );
     let n = existing.length;
     let file = join(this.dir, `audit-${day}-${Math.max(n, 1)}.jsonl`);
     let size = n > 0 ? statSync(file).size : 0;
@@ -41,6 +43,7 @@ export class JsonlExporter {
     const all = readdirSync(this.dir)
       .filter((f) => /^audit-\d{8}-\d+\.jsonl$/.test(f))
       .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
-    for (const old of all.slice(0, Math.max(0, all.length - this.keepFiles))) unlinkSync(join(this.dir, old));
+    for (const old of all.slice(0, Math.max(0, all.length - this.keepFiles)))
+      unlinkSync(join(this.dir, old));
   }
 }

@@ -16,7 +16,13 @@ export interface UserIdentity {
   identityProvider?: string;
   invokedBy?: string;
   sessionContext?: {
-    sessionIssuer?: { type: 'Role'; principalId: string; arn: string; accountId: string; userName: string };
+    sessionIssuer?: {
+      type: 'Role';
+      principalId: string;
+      arn: string;
+      accountId: string;
+      userName: string;
+    };
     webIdFederationData?: { federatedProvider: string; attributes: Record<string, string> };
     attributes: { creationDate: string; mfaAuthenticated: 'false' };
     sourceIdentity?: string;
@@ -64,7 +70,11 @@ export function principalIdentity(principal: Principal): UserIdentity {
   };
   const session = principal.session;
   if (session === undefined) {
-    return { type: 'IAMUser', ...base, ...(principal.userName ? { userName: principal.userName } : {}) };
+    return {
+      type: 'IAMUser',
+      ...base,
+      ...(principal.userName ? { userName: principal.userName } : {}),
+    };
   }
   const roleName = session.roleArn.slice(session.roleArn.lastIndexOf('/') + 1);
   return {
@@ -86,7 +96,10 @@ export function principalIdentity(principal: Principal): UserIdentity {
             },
           }
         : {}),
-      attributes: { creationDate: cloudTrailTime(new Date(session.issuedAt)), mfaAuthenticated: 'false' },
+      attributes: {
+        creationDate: cloudTrailTime(new Date(session.issuedAt)),
+        mfaAuthenticated: 'false',
+      },
       ...(session.sourceIdentity ? { sourceIdentity: session.sourceIdentity } : {}),
     },
   };

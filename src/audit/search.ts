@@ -45,7 +45,16 @@ export interface AuditPage {
  */
 export async function searchAudit(db: Kysely<Database>, query: AuditQuery): Promise<AuditPage> {
   const fingerprint = createHash('sha256')
-    .update(JSON.stringify([query.accountId, query.attribute, query.denied, query.principalArn, query.startTime, query.endTime]))
+    .update(
+      JSON.stringify([
+        query.accountId,
+        query.attribute,
+        query.denied,
+        query.principalArn,
+        query.startTime,
+        query.endTime,
+      ]),
+    )
     .digest('base64url')
     .slice(0, 16);
   let q = db
@@ -82,10 +91,14 @@ export async function searchAudit(db: Kysely<Database>, query: AuditQuery): Prom
         q = q.where('access_key_id', '=', value);
         break;
       case 'ResourceName':
-        q = q.where(sql<boolean>`record LIKE ${likeContaining(`"ARN":${JSON.stringify(value)}`)} ESCAPE '\\'`);
+        q = q.where(
+          sql<boolean>`record LIKE ${likeContaining(`"ARN":${JSON.stringify(value)}`)} ESCAPE '\\'`,
+        );
         break;
       case 'ResourceType':
-        q = q.where(sql<boolean>`record LIKE ${likeContaining(`"type":${JSON.stringify(value)}`)} ESCAPE '\\'`);
+        q = q.where(
+          sql<boolean>`record LIKE ${likeContaining(`"type":${JSON.stringify(value)}`)} ESCAPE '\\'`,
+        );
         break;
     }
   }
@@ -122,12 +135,18 @@ function encodeToken(cursor: { t: string; i: string; f: string }): string {
 
 function decodeToken(token: string, fingerprint: string): { t: string; i: string } {
   try {
-    const cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const cursor = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
     if (typeof cursor.t === 'string' && typeof cursor.i === 'string' && cursor.f === fingerprint) {
       return { t: cursor.t, i: cursor.i };
     }
   } catch {
     // fall through
   }
-  throw new AwsError('InvalidNextTokenException', 'A token that is not valid, or a token that was previously used in a request with different parameters.');
+  throw new AwsError(
+    'InvalidNextTokenException',
+    'A token that is not valid, or a token that was previously used in a request with different parameters.',
+  );
 }

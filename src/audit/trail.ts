@@ -115,7 +115,10 @@ export class AuditTrail {
   /** Deletes records older than `days` days; returns how many. */
   async prune(days: number, now = Date.now()): Promise<number> {
     const cutoff = new Date(now - days * 86_400_000).toISOString();
-    const result = await this.db.deleteFrom('audit_events').where('event_time', '<', cutoff).executeTakeFirst();
+    const result = await this.db
+      .deleteFrom('audit_events')
+      .where('event_time', '<', cutoff)
+      .executeTakeFirst();
     return Number(result.numDeletedRows);
   }
 

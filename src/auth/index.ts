@@ -6,4 +6,3 @@ export type {
   ResolvedCredential,
 } from './principal.js';
 export { authenticateRequest, type AuthenticateOptions } from './authenticate.js';
-export { accessDeniedMessage } from './access-denied.js';

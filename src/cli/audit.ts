@@ -57,7 +57,8 @@ export function registerAuditCommand(program: Command): void {
 export function formatRecord(r: CloudTrailRecord): string {
   const who = r.userIdentity.arn ?? r.userIdentity.principalId ?? r.userIdentity.type;
   const denied = r.errorCode !== undefined && /AccessDenied|IDPRejectedClaim/.test(r.errorCode);
-  const outcome = r.errorCode === undefined ? 'ok' : `${denied ? 'DENIED' : 'FAILED'} ${r.errorCode}`;
+  const outcome =
+    r.errorCode === undefined ? 'ok' : `${denied ? 'DENIED' : 'FAILED'} ${r.errorCode}`;
   const line = `${r.eventTime}  ${outcome.padEnd(22)} ${r.eventSource.replace('.amazonaws.com', '')}:${r.eventName}  ${who}`;
   return r.errorMessage ? `${line}\n    ${r.errorMessage}` : line;
 }

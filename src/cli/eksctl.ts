@@ -10,11 +10,23 @@ import { withInstanceOptions } from './instance-options.js';
 type Flags = InstanceFlags & { json?: boolean };
 
 /** The issuer of a cluster and the IAM provider that trusts it. */
-async function clusterIssuer(profile: Profile, cluster: string): Promise<{ issuer: string; providerUrl: string; account: string }> {
-  const described = await callJson(profile, 'eks', 'GET', `/clusters/${encodeURIComponent(cluster)}`);
+async function clusterIssuer(
+  profile: Profile,
+  cluster: string,
+): Promise<{ issuer: string; providerUrl: string; account: string }> {
+  const described = await callJson(
+    profile,
+    'eks',
+    'GET',
+    `/clusters/${encodeURIComponent(cluster)}`,
+  );
   const c = described.cluster as { arn: string; identity: { oidc: { issuer: string } } };
   const issuer = c.identity.oidc.issuer;
-  return { issuer, providerUrl: issuer.replace(/^https?:\/\//, ''), account: c.arn.split(':')[4] ?? '' };
+  return {
+    issuer,
+    providerUrl: issuer.replace(/^https?:\/\//, ''),
+    account: c.arn.split(':')[4] ?? '',
+  };
 }
 
 /** Registers a cluster's issuer as an IAM OIDC provider (idempotent); returns its ARN. */
@@ -33,7 +45,12 @@ export async function associateOidcProvider(profile: Profile, cluster: string): 
 }
 
 /** The trust policy IRSA needs: this cluster's provider, this service account, audience sts. */
-export function irsaTrustPolicy(providerArn: string, providerUrl: string, namespace: string, name: string): string {
+export function irsaTrustPolicy(
+  providerArn: string,
+  providerUrl: string,
+  namespace: string,
+  name: string,
+): string {
   return JSON.stringify({
     Version: '2012-10-17',
     Statement: [
@@ -65,18 +82,33 @@ export const POD_IDENTITY_TRUST_POLICY = JSON.stringify({
 });
 
 /** Creates a role (or reuses one of that name) and attaches policies. */
-async function ensureRole(profile: Profile, roleName: string, trust: string, policyArns: string[]): Promise<string> {
+async function ensureRole(
+  profile: Profile,
+  roleName: string,
+  trust: string,
+  policyArns: string[],
+): Promise<string> {
   let arn: string;
   try {
-    const created = await callQuery(profile, 'iam', 'CreateRole', { RoleName: roleName, AssumeRolePolicyDocument: trust });
+    const created = await callQuery(profile, 'iam', 'CreateRole', {
+      RoleName: roleName,
+      AssumeRolePolicyDocument: trust,
+    });
     arn = String((created.Role as { Arn: string }).Arn);
   } catch (err) {
     if (!String(err).startsWith('Error: EntityAlreadyExists')) throw err;
-    await callQuery(profile, 'iam', 'UpdateAssumeRolePolicy', { RoleName: roleName, PolicyDocument: trust });
+    await callQuery(profile, 'iam', 'UpdateAssumeRolePolicy', {
+      RoleName: roleName,
+      PolicyDocument: trust,
+    });
     const got = await callQuery(profile, 'iam', 'GetRole', { RoleName: roleName });
     arn = String((got.Role as { Arn: string }).Arn);
   }
-  for (const policyArn of policyArns) await callQuery(profile, 'iam', 'AttachRolePolicy', { RoleName: roleName, PolicyArn: policyArn });
+  for (const policyArn of policyArns)
+    await callQuery(profile, 'iam', 'AttachRolePolicy', {
+      RoleName: roleName,
+      PolicyArn: policyArn,
+    });
   return arn;
 }
 
@@ -94,19 +126,27 @@ export function registerEksctlCommands(program: Command): void {
   withInstanceOptions(
     utils
       .command('associate-iam-oidc-provider')
-      .description('Register a cluster’s OIDC issuer as an IAM OIDC provider (audience sts.amazonaws.com).')
+      .description(
+        'Register a cluster’s OIDC issuer as an IAM OIDC provider (audience sts.amazonaws.com).',
+      )
       .requiredOption('--cluster <name>', 'cluster')
       .option('--approve', 'accepted for eksctl compatibility (changes are always applied)'),
   ).action(async (flags: Flags & { cluster: string }) => {
     const arn = await associateOidcProvider(instanceProfile(flags), flags.cluster);
-    console.log(flags.json ? JSON.stringify({ providerArn: arn }) : `IAM OIDC provider ${arn} is associated with cluster ${flags.cluster}.`);
+    console.log(
+      flags.json
+        ? JSON.stringify({ providerArn: arn })
+        : `IAM OIDC provider ${arn} is associated with cluster ${flags.cluster}.`,
+    );
   });
 
   const create = program.command('create').description('eksctl-style creation of IAM plumbing.');
   withInstanceOptions(
     create
       .command('iamserviceaccount')
-      .description('Create a role a service account can assume through IRSA, and record the service account.')
+      .description(
+        'Create a role a service account can assume through IRSA, and record the service account.',
+      )
       .requiredOption('--cluster <name>', 'cluster')
       .requiredOption('--namespace <ns>', 'namespace')
       .requiredOption('--name <sa>', 'service account')
@@ -116,12 +156,20 @@ export function registerEksctlCommands(program: Command): void {
       .option('--approve', 'accepted for eksctl compatibility (changes are always applied)'),
   ).action(
     async (
-      flags: Flags & { cluster: string; namespace: string; name: string; attachPolicyArn: string[]; roleName?: string; output?: string },
+      flags: Flags & {
+        cluster: string;
+        namespace: string;
+        name: string;
+        attachPolicyArn: string[];
+        roleName?: string;
+        output?: string;
+      },
     ) => {
       const profile = instanceProfile(flags);
       const providerArn = await associateOidcProvider(profile, flags.cluster);
       const { providerUrl } = await clusterIssuer(profile, flags.cluster);
-      const roleName = flags.roleName ?? defaultRoleName(flags.cluster, flags.namespace, flags.name);
+      const roleName =
+        flags.roleName ?? defaultRoleName(flags.cluster, flags.namespace, flags.name);
       const trust = irsaTrustPolicy(providerArn, providerUrl, flags.namespace, flags.name);
       const roleArn = await ensureRole(profile, roleName, trust, flags.attachPolicyArn);
       const annotations = { 'eks.amazonaws.com/role-arn': roleArn };
@@ -141,9 +189,13 @@ export function registerEksctlCommands(program: Command): void {
           }).trimEnd(),
         );
       } else if (flags.json) {
-        console.log(JSON.stringify({ roleArn, serviceAccount: `${flags.namespace}/${flags.name}` }));
+        console.log(
+          JSON.stringify({ roleArn, serviceAccount: `${flags.namespace}/${flags.name}` }),
+        );
       } else {
-        console.log(`Service account ${flags.namespace}/${flags.name} of cluster ${flags.cluster} assumes ${roleArn}.`);
+        console.log(
+          `Service account ${flags.namespace}/${flags.name} of cluster ${flags.cluster} assumes ${roleArn}.`,
+        );
       }
     },
   );
@@ -151,13 +203,20 @@ export function registerEksctlCommands(program: Command): void {
   withInstanceOptions(
     create
       .command('podidentityassociation')
-      .description('Create a role that trusts EKS Pod Identity and associate a service account with it.')
+      .description(
+        'Create a role that trusts EKS Pod Identity and associate a service account with it.',
+      )
       .requiredOption('--cluster <name>', 'cluster')
       .requiredOption('--namespace <ns>', 'namespace')
       .requiredOption('--service-account-name <sa>', 'service account')
       .option('--role-arn <arn>', 'use this existing role instead of creating one')
       .option('--role-name <name>', 'name of the role to create (default latchkey-CLUSTER-NS-SA)')
-      .option('--permission-policy-arns <arn>', 'policy to attach to the created role (repeatable)', collect, [])
+      .option(
+        '--permission-policy-arns <arn>',
+        'policy to attach to the created role (repeatable)',
+        collect,
+        [],
+      )
       .option('--target-role-arn <arn>', 'chain into this role (e.g. in another account)')
       .option('--disable-session-tags', 'do not add the pod’s session tags'),
   ).action(
@@ -178,7 +237,8 @@ export function registerEksctlCommands(program: Command): void {
         flags.roleArn ??
         (await ensureRole(
           profile,
-          flags.roleName ?? defaultRoleName(flags.cluster, flags.namespace, flags.serviceAccountName),
+          flags.roleName ??
+            defaultRoleName(flags.cluster, flags.namespace, flags.serviceAccountName),
           POD_IDENTITY_TRUST_POLICY,
           flags.permissionPolicyArns,
         ));
@@ -198,8 +258,11 @@ export function registerEksctlCommands(program: Command): void {
       const association = result.association as { associationId: string; externalId?: string };
       if (flags.json) console.log(JSON.stringify(result.association));
       else {
-        console.log(`Association ${association.associationId}: ${flags.namespace}/${flags.serviceAccountName} → ${roleArn}`);
-        if (association.externalId) console.log(`Target role trust: require sts:ExternalId = ${association.externalId}`);
+        console.log(
+          `Association ${association.associationId}: ${flags.namespace}/${flags.serviceAccountName} → ${roleArn}`,
+        );
+        if (association.externalId)
+          console.log(`Target role trust: require sts:ExternalId = ${association.externalId}`);
       }
     },
   );

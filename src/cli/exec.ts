@@ -38,13 +38,30 @@ export interface PodEnvironment {
 }
 
 /** Works out IRSA or Pod Identity for a service account, as the webhook would inject it. */
-export async function podEnvironment(profile: Profile, flags: ExecFlags, tokenDir: string): Promise<PodEnvironment> {
+export async function podEnvironment(
+  profile: Profile,
+  flags: ExecFlags,
+  tokenDir: string,
+): Promise<PodEnvironment> {
   const base = `/clusters/${encodeURIComponent(flags.cluster)}`;
-  const query = new URLSearchParams({ namespace: flags.namespace, serviceAccount: flags.serviceAccount });
-  const listed = await callJson(profile, 'eks', 'GET', `${base}/pod-identity-associations?${query.toString()}`);
+  const query = new URLSearchParams({
+    namespace: flags.namespace,
+    serviceAccount: flags.serviceAccount,
+  });
+  const listed = await callJson(
+    profile,
+    'eks',
+    'GET',
+    `${base}/pod-identity-associations?${query.toString()}`,
+  );
   const hasAssociation = (listed.associations as unknown[]).length > 0;
   const agentUrl = flags.agentUrl ?? readAgentUrl(flags.dataDir);
-  const mode = flags.mode === 'irsa' || flags.mode === 'pod-identity' ? flags.mode : hasAssociation ? 'pod-identity' : 'irsa';
+  const mode =
+    flags.mode === 'irsa' || flags.mode === 'pod-identity'
+      ? flags.mode
+      : hasAssociation
+        ? 'pod-identity'
+        : 'irsa';
   const common = {
     AWS_ENDPOINT_URL: profile.endpointUrl,
     AWS_REGION: profile.region,
@@ -52,7 +69,9 @@ export async function podEnvironment(profile: Profile, flags: ExecFlags, tokenDi
   };
   if (mode === 'pod-identity') {
     if (agentUrl === undefined) {
-      throw new Error('this service account uses Pod Identity: start `latchkey up` (it runs the agent) or pass --agent-url');
+      throw new Error(
+        'this service account uses Pod Identity: start `latchkey up` (it runs the agent) or pass --agent-url',
+      );
     }
     const tokenFile = join(tokenDir, 'eks-pod-identity-token');
     return {
@@ -90,9 +109,19 @@ export async function podEnvironment(profile: Profile, flags: ExecFlags, tokenDi
     tokenFile,
     token: {
       audience: annotations['eks.amazonaws.com/audience'] ?? 'sts.amazonaws.com',
-      expirationSeconds: Math.min(86_400, Math.max(600, Number.isFinite(expiration) ? expiration : 86_400)),
+      expirationSeconds: Math.min(
+        86_400,
+        Math.max(600, Number.isFinite(expiration) ? expiration : 86_400),
+      ),
     },
-    env: { ...common, AWS_ROLE_ARN: roleArn, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile },
+    env: {
+      ...common,
+      AWS_ROLE_ARN: roleArn,
+      AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile,
+      // A name of its own per run: the AWS CLI caches web-identity credentials under a key that
+      // leaves out generated session names, and would reuse another instance's credentials.
+      AWS_ROLE_SESSION_NAME: `latchkey-exec-${process.pid}-${Date.now()}`,
+    },
   };
 }
 
@@ -101,11 +130,16 @@ export function registerExecCommand(program: Command): void {
   withInstanceOptions(
     program
       .command('exec')
-      .description('Run a command as a pod with this service account would run (IRSA or Pod Identity).')
+      .description(
+        'Run a command as a pod with this service account would run (IRSA or Pod Identity).',
+      )
       .requiredOption('--cluster <name>', 'cluster')
       .requiredOption('--namespace <ns>', 'namespace')
       .requiredOption('--service-account <sa>', 'service account')
-      .option('--role-arn <arn>', 'IRSA role (default: the service account’s eks.amazonaws.com/role-arn)')
+      .option(
+        '--role-arn <arn>',
+        'IRSA role (default: the service account’s eks.amazonaws.com/role-arn)',
+      )
       .option('--agent-url <url>', 'Pod Identity agent (default: the one `latchkey up` runs)')
       .option('--mode <mode>', 'auto, irsa or pod-identity', 'auto')
       .argument('<command...>', 'the command and its arguments (after --)'),
@@ -132,7 +166,10 @@ export function registerExecCommand(program: Command): void {
       };
       await mint();
       // Like the kubelet, rewrite the token once 80% of its lifetime has passed.
-      const refresh = setInterval(() => void mint().catch(() => undefined), pod.token.expirationSeconds * 800);
+      const refresh = setInterval(
+        () => void mint().catch(() => undefined),
+        pod.token.expirationSeconds * 800,
+      );
       refresh.unref();
       const code = await run(command, { ...podBaseEnv(), ...pod.env });
       clearInterval(refresh);
@@ -146,7 +183,8 @@ export function registerExecCommand(program: Command): void {
 /** The parent's environment without any AWS credentials or profile, so only the pod's apply. */
 function podBaseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('AWS_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !k.startsWith('AWS_')) env[k] = v;
   // No shared config or credentials files either: a pod has none.
   env.AWS_CONFIG_FILE = join(tmpdir(), 'latchkey-no-aws-config');
   env.AWS_SHARED_CREDENTIALS_FILE = join(tmpdir(), 'latchkey-no-aws-credentials');

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerAccountCommands } from './account.js';
+import { registerAgentCommand } from './agent.js';
 import { registerAuditCommand } from './audit.js';
 import { registerClusterCommands } from './cluster.js';
 import { registerEksctlCommands } from './eksctl.js';
@@ -11,7 +12,9 @@ import { registerEnvCommand } from './env.js';
 import { registerExecCommand } from './exec.js';
 import { registerRevokeSessionsCommand } from './revoke-sessions.js';
 import { registerServerCommands } from './server.js';
+import { registerSimulateCommand } from './simulate.js';
 import { registerTokenCommand } from './token.js';
+import { registerWebhookCommand } from './webhook.js';
 
 /** Builds the command tree (exported for tests and help text). */
 export function buildCli(): Command {
@@ -30,6 +33,9 @@ export function buildCli(): Command {
   registerAuditCommand(program);
   registerEksctlCommands(program);
   registerExecCommand(program);
+  registerSimulateCommand(program);
+  registerAgentCommand(program);
+  registerWebhookCommand(program);
   return program;
 }
 

@@ -30,7 +30,10 @@ export function registerServerCommands(program: Command): void {
     .option('--region <region>', 'region of ARNs and of the AWS CLI profile', 'us-east-1')
     .option('--public-url <url>', 'URL clients reach this server at (OIDC issuers live below it)')
     .option('--audit-retention-days <days>', 'days audit records are kept', (v) => Number(v), 90)
-    .option('--audit-export-dir <dir>', 'also write audit records as rotating JSONL files here (for a SIEM)')
+    .option(
+      '--audit-export-dir <dir>',
+      'also write audit records as rotating JSONL files here (for a SIEM)',
+    )
     .action(async (flags: ServerFlags) => {
       const server = await startServer(flags);
       await untilSignal(server);

@@ -60,7 +60,12 @@ export class AssociationDirectory {
       await this.db.insertInto('pod_identity_associations').values(row).execute();
     } catch (err) {
       if (isUniqueViolation(err)) {
-        const existing = await this.find(accountId, input.clusterName, input.namespace, input.serviceAccount);
+        const existing = await this.find(
+          accountId,
+          input.clusterName,
+          input.namespace,
+          input.serviceAccount,
+        );
         throw new AwsError(
           'ResourceInUseException',
           `Association already exists: ${existing?.associationId ?? 'for this service account'}`,
@@ -90,7 +95,11 @@ export class AssociationDirectory {
   }
 
   /** An association by id; ResourceNotFoundException when absent. */
-  async get(accountId: string, clusterName: string, associationId: string): Promise<PodIdentityAssociation> {
+  async get(
+    accountId: string,
+    clusterName: string,
+    associationId: string,
+  ): Promise<PodIdentityAssociation> {
     const row = await this.db
       .selectFrom('pod_identity_associations')
       .selectAll()
@@ -99,7 +108,10 @@ export class AssociationDirectory {
       .where('association_id', '=', associationId)
       .executeTakeFirst();
     if (row === undefined) {
-      throw new AwsError('ResourceNotFoundException', `No pod identity association found for id: ${associationId}.`);
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `No pod identity association found for id: ${associationId}.`,
+      );
     }
     return this.#toAssociation(row);
   }
@@ -108,7 +120,12 @@ export class AssociationDirectory {
   async list(
     accountId: string,
     clusterName: string,
-    filter: { namespace?: string | undefined; serviceAccount?: string | undefined; maxResults: number; after?: string | undefined },
+    filter: {
+      namespace?: string | undefined;
+      serviceAccount?: string | undefined;
+      maxResults: number;
+      after?: string | undefined;
+    },
   ): Promise<{ items: PodIdentityAssociation[]; next?: string }> {
     let q = this.db
       .selectFrom('pod_identity_associations')
@@ -118,12 +135,15 @@ export class AssociationDirectory {
       .orderBy('association_id')
       .limit(filter.maxResults + 1);
     if (filter.namespace !== undefined) q = q.where('namespace', '=', filter.namespace);
-    if (filter.serviceAccount !== undefined) q = q.where('service_account', '=', filter.serviceAccount);
+    if (filter.serviceAccount !== undefined)
+      q = q.where('service_account', '=', filter.serviceAccount);
     if (filter.after !== undefined) q = q.where('association_id', '>', filter.after);
     const rows = await q.execute();
     const items = rows.slice(0, filter.maxResults).map((r) => this.#toAssociation(r));
     const last = items.at(-1);
-    return rows.length > filter.maxResults && last ? { items, next: last.associationId } : { items };
+    return rows.length > filter.maxResults && last
+      ? { items, next: last.associationId }
+      : { items };
   }
 
   /** Changes the roles or session-tag setting of an association. */
@@ -131,14 +151,21 @@ export class AssociationDirectory {
     accountId: string,
     clusterName: string,
     associationId: string,
-    change: { roleArn?: string; targetRoleArn?: string | null; disableSessionTags?: boolean; externalId?: string | null },
+    change: {
+      roleArn?: string;
+      targetRoleArn?: string | null;
+      disableSessionTags?: boolean;
+      externalId?: string | null;
+    },
   ): Promise<PodIdentityAssociation> {
     const result = await this.db
       .updateTable('pod_identity_associations')
       .set({
         ...(change.roleArn !== undefined ? { role_arn: change.roleArn } : {}),
         ...(change.targetRoleArn !== undefined ? { target_role_arn: change.targetRoleArn } : {}),
-        ...(change.disableSessionTags !== undefined ? { disable_session_tags: change.disableSessionTags ? 1 : 0 } : {}),
+        ...(change.disableSessionTags !== undefined
+          ? { disable_session_tags: change.disableSessionTags ? 1 : 0 }
+          : {}),
         ...(change.externalId !== undefined ? { external_id: change.externalId } : {}),
         modified_at: nowIso(),
       })
@@ -147,13 +174,20 @@ export class AssociationDirectory {
       .where('association_id', '=', associationId)
       .executeTakeFirst();
     if (result.numUpdatedRows === 0n) {
-      throw new AwsError('ResourceNotFoundException', `No pod identity association found for id: ${associationId}.`);
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `No pod identity association found for id: ${associationId}.`,
+      );
     }
     return this.get(accountId, clusterName, associationId);
   }
 
   /** Deletes an association and returns it. */
-  async delete(accountId: string, clusterName: string, associationId: string): Promise<PodIdentityAssociation> {
+  async delete(
+    accountId: string,
+    clusterName: string,
+    associationId: string,
+  ): Promise<PodIdentityAssociation> {
     const association = await this.get(accountId, clusterName, associationId);
     await this.db
       .deleteFrom('pod_identity_associations')

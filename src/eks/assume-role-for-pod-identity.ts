@@ -34,7 +34,8 @@ export const TARGET_ROLE_SESSION_SECONDS = 3600;
 
 const CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9\-_]{0,99}$/;
 const JWT = /^[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]+$/;
-const SUBJECT = /^system:serviceaccount:([a-z0-9]([-a-z0-9.]*[a-z0-9])?):([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
+const SUBJECT =
+  /^system:serviceaccount:([a-z0-9]([-a-z0-9.]*[a-z0-9])?):([a-z0-9]([-a-z0-9.]*[a-z0-9])?)$/;
 
 /** What AssumeRoleForPodIdentity works on. */
 export interface EksAuthDeps {
@@ -59,7 +60,10 @@ export function createEksAuthService(deps: EksAuthDeps): RestService {
         async handler(call) {
           const clusterName = call.params.name ?? '';
           if (!CLUSTER_NAME.test(clusterName)) {
-            throw new AwsError('InvalidParameterException', `The cluster name ${clusterName} is not valid.`);
+            throw new AwsError(
+              'InvalidParameterException',
+              `The cluster name ${clusterName} is not valid.`,
+            );
           }
           const token = call.body.token;
           if (typeof token !== 'string' || token.length > 65_536 || !JWT.test(token)) {
@@ -67,25 +71,44 @@ export function createEksAuthService(deps: EksAuthDeps): RestService {
           }
           const cluster = await deps.clusters.get(call.principal.accountId, clusterName);
           await deps.authorizer
-            .authorize(call.principal, { action: 'eks-auth:AssumeRoleForPodIdentity', resource: cluster.arn })
+            .authorize(call.principal, {
+              action: 'eks-auth:AssumeRoleForPodIdentity',
+              resource: cluster.arn,
+            })
             .catch(toEksAuthDenial);
 
           // Only this cluster's own issuer, only the Pod Identity audience.
           const identity = await verifyWebIdentityToken(token, {
             keysFor: async (iss) =>
-              iss === cluster.issuerUrl ? new LocalKeySet(await deps.issuerKeys.publishedKeys(cluster.issuerId)) : undefined,
+              iss === cluster.issuerUrl
+                ? new LocalKeySet(await deps.issuerKeys.publishedKeys(cluster.issuerId))
+                : undefined,
             audiences: [POD_IDENTITY_AUDIENCE],
           }).catch((err: unknown) => {
             throw toEksAuthError(err);
           });
           const subject = SUBJECT.exec(identity.subject);
-          if (subject === null) throw new AwsError('InvalidTokenException', 'The token subject is not a service account.');
+          if (subject === null)
+            throw new AwsError(
+              'InvalidTokenException',
+              'The token subject is not a service account.',
+            );
           const namespace = subject[1] ?? '';
           const serviceAccount = subject[3] ?? '';
           const pod = podOf(identity.claims['kubernetes.io']);
-          call.audit.data = { subject: identity.subject, namespace, serviceAccount, ...(pod ? { podName: pod.name } : {}) };
+          call.audit.data = {
+            subject: identity.subject,
+            namespace,
+            serviceAccount,
+            ...(pod ? { podName: pod.name } : {}),
+          };
 
-          const association = await deps.associations.find(cluster.accountId, cluster.name, namespace, serviceAccount);
+          const association = await deps.associations.find(
+            cluster.accountId,
+            cluster.name,
+            namespace,
+            serviceAccount,
+          );
           if (association === undefined) {
             throw new AwsError(
               'ResourceNotFoundException',
@@ -103,11 +126,28 @@ export function createEksAuthService(deps: EksAuthDeps): RestService {
                 ...(pod ? { 'kubernetes-pod-name': pod.name, 'kubernetes-pod-uid': pod.uid } : {}),
               };
           const tagContext = requestTagContext(tags);
-          const serviceContext = { 'aws:SourceAccount': cluster.accountId, 'aws:SourceArn': cluster.arn, ...tagContext };
-          const sessionName = `eks-${cluster.name}-${pod?.name ?? serviceAccount}-${randomUUID()}`.slice(0, 64);
-          await askTrust(deps, role, 'sts:AssumeRole', { kind: 'service', service: POD_IDENTITY_SERVICE, sourceAccount: cluster.accountId }, serviceContext);
+          const serviceContext = {
+            'aws:SourceAccount': cluster.accountId,
+            'aws:SourceArn': cluster.arn,
+            ...tagContext,
+          };
+          const sessionName =
+            `eks-${cluster.name}-${pod?.name ?? serviceAccount}-${randomUUID()}`.slice(0, 64);
+          await askTrust(
+            deps,
+            role,
+            'sts:AssumeRole',
+            { kind: 'service', service: POD_IDENTITY_SERVICE, sourceAccount: cluster.accountId },
+            serviceContext,
+          );
           if (Object.keys(tags).length > 0) {
-            await askTrust(deps, role, 'sts:TagSession', { kind: 'service', service: POD_IDENTITY_SERVICE, sourceAccount: cluster.accountId }, serviceContext);
+            await askTrust(
+              deps,
+              role,
+              'sts:TagSession',
+              { kind: 'service', service: POD_IDENTITY_SERVICE, sourceAccount: cluster.accountId },
+              serviceContext,
+            );
           }
           let issued = issueSession(deps.keyring(), {
             role,
@@ -124,9 +164,18 @@ export function createEksAuthService(deps: EksAuthDeps): RestService {
           if (association.targetRoleArn !== undefined) {
             const target = await findRole(deps.roles, association.targetRoleArn);
             const first = sessionPrincipal(issued);
-            const context: Record<string, string | string[]> = { 'sts:RoleSessionName': sessionName };
-            if (association.externalId !== undefined) context['sts:ExternalId'] = association.externalId;
-            await askTrust(deps, target, 'sts:AssumeRole', { kind: 'aws', principal: first }, context);
+            const context: Record<string, string | string[]> = {
+              'sts:RoleSessionName': sessionName,
+            };
+            if (association.externalId !== undefined)
+              context['sts:ExternalId'] = association.externalId;
+            await askTrust(
+              deps,
+              target,
+              'sts:AssumeRole',
+              { kind: 'aws', principal: first },
+              context,
+            );
             issued = issueSession(deps.keyring(), {
               role: target,
               sessionName,
@@ -148,7 +197,10 @@ export function createEksAuthService(deps: EksAuthDeps): RestService {
               associationArn: association.associationArn,
               associationId: association.associationId,
             },
-            assumedRoleUser: { arn: assumedRoleArn(session), assumeRoleId: `${session.roleId}:${session.sessionName}` },
+            assumedRoleUser: {
+              arn: assumedRoleArn(session),
+              assumeRoleId: `${session.roleId}:${session.sessionName}`,
+            },
             credentials: {
               sessionToken: issued.sessionToken,
               secretAccessKey: session.secretAccessKey,
@@ -182,9 +234,14 @@ function toEksAuthDenial(err: unknown): never {
 
 async function findRole(roles: RoleDirectory, arn: string): Promise<IamRole> {
   const parsed = parseRoleArn(arn);
-  const role = parsed === undefined ? undefined : await roles.find(parsed.accountId, parsed.roleName);
+  const role =
+    parsed === undefined ? undefined : await roles.find(parsed.accountId, parsed.roleName);
   if (role === undefined || role.arn !== arn) {
-    throw new AwsError('AccessDeniedException', `The role ${arn} does not exist or cannot be assumed.`, 400);
+    throw new AwsError(
+      'AccessDeniedException',
+      `The role ${arn} does not exist or cannot be assumed.`,
+      400,
+    );
   }
   return role;
 }

@@ -27,19 +27,30 @@ export function podIdentityRoutes(deps: PodIdentityApiDeps): RestRoute[] {
   const { clusters, associations, roles, authorizer } = deps;
   const authorize = (call: RestCall, action: string, resource: string) =>
     authorizer.authorize(call.principal, { action: `eks:${action}`, resource });
-  const cluster = async (call: RestCall) => clusters.get(call.principal.accountId, call.params.name ?? '');
+  const cluster = async (call: RestCall) =>
+    clusters.get(call.principal.accountId, call.params.name ?? '');
 
   /** A role ARN parameter: a role of `accountId` (when given) that exists. */
   const readRole = async (value: unknown, field: string, accountId?: string): Promise<string> => {
     const arn = typeof value === 'string' ? value : '';
     const parsed = parseRoleArn(arn);
-    if (parsed === undefined) throw new AwsError('InvalidParameterException', `${field} ${arn} is not a valid IAM role ARN.`);
+    if (parsed === undefined)
+      throw new AwsError(
+        'InvalidParameterException',
+        `${field} ${arn} is not a valid IAM role ARN.`,
+      );
     if (accountId !== undefined && parsed.accountId !== accountId) {
-      throw new AwsError('InvalidParameterException', `${field} must be a role of the cluster's account ${accountId}.`);
+      throw new AwsError(
+        'InvalidParameterException',
+        `${field} must be a role of the cluster's account ${accountId}.`,
+      );
     }
     const role = await roles.find(parsed.accountId, parsed.roleName);
     if (role === undefined || role.arn !== arn) {
-      throw new AwsError('InvalidParameterException', `Role ${arn} does not exist or is not accessible.`);
+      throw new AwsError(
+        'InvalidParameterException',
+        `Role ${arn} does not exist or is not accessible.`,
+      );
     }
     return arn;
   };
@@ -64,7 +75,10 @@ export function podIdentityRoutes(deps: PodIdentityApiDeps): RestRoute[] {
             ? undefined
             : await readRole(call.body.targetRoleArn, 'targetRoleArn');
         if (targetRoleArn === roleArn) {
-          throw new AwsError('InvalidParameterException', 'targetRoleArn must differ from roleArn.');
+          throw new AwsError(
+            'InvalidParameterException',
+            'targetRoleArn must differ from roleArn.',
+          );
         }
         const association = await associations.create(c.accountId, {
           clusterName: c.name,
@@ -73,7 +87,10 @@ export function podIdentityRoutes(deps: PodIdentityApiDeps): RestRoute[] {
           roleArn,
           targetRoleArn,
           disableSessionTags,
-          externalId: targetRoleArn === undefined ? undefined : externalIdOf(deps.region, c.accountId, c.name, namespace, serviceAccount),
+          externalId:
+            targetRoleArn === undefined
+              ? undefined
+              : externalIdOf(deps.region, c.accountId, c.name, namespace, serviceAccount),
           tags,
         });
         return { association: associationJson(association) };
@@ -107,7 +124,9 @@ export function podIdentityRoutes(deps: PodIdentityApiDeps): RestRoute[] {
             associationArn: a.associationArn,
             associationId: a.associationId,
           })),
-          ...(page.next === undefined ? {} : { nextToken: Buffer.from(page.next).toString('base64url') }),
+          ...(page.next === undefined
+            ? {}
+            : { nextToken: Buffer.from(page.next).toString('base64url') }),
         };
       },
     },
@@ -128,17 +147,30 @@ export function podIdentityRoutes(deps: PodIdentityApiDeps): RestRoute[] {
       operation: 'UpdatePodIdentityAssociation',
       async handler(call) {
         const c = await cluster(call);
-        const current = await associations.get(c.accountId, c.name, call.params.associationId ?? '');
+        const current = await associations.get(
+          c.accountId,
+          c.name,
+          call.params.associationId ?? '',
+        );
         await authorize(call, 'UpdatePodIdentityAssociation', current.associationArn);
         const roleArn =
-          call.body.roleArn === undefined ? undefined : await readRole(call.body.roleArn, 'roleArn', c.accountId);
-        if (roleArn !== undefined) await authorizer.authorize(call.principal, { action: 'iam:PassRole', resource: roleArn });
+          call.body.roleArn === undefined
+            ? undefined
+            : await readRole(call.body.roleArn, 'roleArn', c.accountId);
+        if (roleArn !== undefined)
+          await authorizer.authorize(call.principal, { action: 'iam:PassRole', resource: roleArn });
         const target = call.body.targetRoleArn;
         // An empty string removes the target role, as in EKS.
         const targetRoleArn =
-          target === undefined ? undefined : target === '' || target === null ? null : await readRole(target, 'targetRoleArn');
+          target === undefined
+            ? undefined
+            : target === '' || target === null
+              ? null
+              : await readRole(target, 'targetRoleArn');
         const disableSessionTags =
-          call.body.disableSessionTags === undefined ? undefined : readBoolean(call.body.disableSessionTags, 'disableSessionTags');
+          call.body.disableSessionTags === undefined
+            ? undefined
+            : readBoolean(call.body.disableSessionTags, 'disableSessionTags');
         const updated = await associations.update(c.accountId, c.name, current.associationId, {
           ...(roleArn === undefined ? {} : { roleArn }),
           ...(targetRoleArn === undefined
@@ -148,12 +180,19 @@ export function podIdentityRoutes(deps: PodIdentityApiDeps): RestRoute[] {
                 externalId:
                   targetRoleArn === null
                     ? null
-                    : externalIdOf(deps.region, c.accountId, c.name, current.namespace, current.serviceAccount),
+                    : externalIdOf(
+                        deps.region,
+                        c.accountId,
+                        c.name,
+                        current.namespace,
+                        current.serviceAccount,
+                      ),
               }),
           ...(disableSessionTags === undefined ? {} : { disableSessionTags }),
         });
         // Sessions issued for the old roles must not outlive the change (beyond AWS).
-        if (roleArn !== undefined || targetRoleArn !== undefined) await deps.onAssociationChanged(current.associationId);
+        if (roleArn !== undefined || targetRoleArn !== undefined)
+          await deps.onAssociationChanged(current.associationId);
         return { association: associationJson(updated) };
       },
     },
@@ -163,7 +202,11 @@ export function podIdentityRoutes(deps: PodIdentityApiDeps): RestRoute[] {
       operation: 'DeletePodIdentityAssociation',
       async handler(call) {
         const c = await cluster(call);
-        const current = await associations.get(c.accountId, c.name, call.params.associationId ?? '');
+        const current = await associations.get(
+          c.accountId,
+          c.name,
+          call.params.associationId ?? '',
+        );
         await authorize(call, 'DeletePodIdentityAssociation', current.associationArn);
         const deleted = await associations.delete(c.accountId, c.name, current.associationId);
         await deps.onAssociationChanged(deleted.associationId);
@@ -177,7 +220,13 @@ export function podIdentityRoutes(deps: PodIdentityApiDeps): RestRoute[] {
  * The external id EKS uses when it chains into a target role:
  * `region/account/cluster/namespace/service-account`.
  */
-export function externalIdOf(region: string, accountId: string, cluster: string, namespace: string, sa: string): string {
+export function externalIdOf(
+  region: string,
+  accountId: string,
+  cluster: string,
+  namespace: string,
+  sa: string,
+): string {
   return `${region}/${accountId}/${cluster}/${namespace}/${sa}`;
 }
 
@@ -201,19 +250,24 @@ export function associationJson(a: PodIdentityAssociation): Record<string, unkno
 
 function readName(value: unknown, field: string): string {
   if (typeof value !== 'string' || !K8S_NAME.test(value)) {
-    throw new AwsError('InvalidParameterException', `${field} ${String(value)} is not a valid Kubernetes name.`);
+    throw new AwsError(
+      'InvalidParameterException',
+      `${field} ${String(value)} is not a valid Kubernetes name.`,
+    );
   }
   return value;
 }
 
 function readBoolean(value: unknown, field: string): boolean {
   if (value === undefined || value === null) return false;
-  if (typeof value !== 'boolean') throw new AwsError('InvalidParameterException', `${field} must be a boolean.`);
+  if (typeof value !== 'boolean')
+    throw new AwsError('InvalidParameterException', `${field} must be a boolean.`);
   return value;
 }
 
 function decodeToken(token: string): string {
   const value = Buffer.from(token, 'base64url').toString('utf8');
-  if (!/^a-[a-z0-9]{17}$/.test(value)) throw new AwsError('InvalidParameterException', 'The nextToken is not valid.');
+  if (!/^a-[a-z0-9]{17}$/.test(value))
+    throw new AwsError('InvalidParameterException', 'The nextToken is not valid.');
   return value;
 }

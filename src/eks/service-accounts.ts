@@ -33,14 +33,21 @@ export class ServiceAccountDirectory {
         updated_at: now,
       })
       .onConflict((oc) =>
-        oc.columns(['account_id', 'cluster_name', 'namespace', 'name']).doUpdateSet({ annotations, updated_at: now }),
+        oc
+          .columns(['account_id', 'cluster_name', 'namespace', 'name'])
+          .doUpdateSet({ annotations, updated_at: now }),
       )
       .execute();
     return record;
   }
 
   /** One service account; ResourceNotFoundException when not recorded. */
-  async get(accountId: string, clusterName: string, namespace: string, name: string): Promise<ServiceAccountRecord> {
+  async get(
+    accountId: string,
+    clusterName: string,
+    namespace: string,
+    name: string,
+  ): Promise<ServiceAccountRecord> {
     const row = await this.db
       .selectFrom('service_accounts')
       .selectAll()
@@ -50,7 +57,10 @@ export class ServiceAccountDirectory {
       .where('name', '=', name)
       .executeTakeFirst();
     if (row === undefined) {
-      throw new AwsError('ResourceNotFoundException', `No service account ${namespace}/${name} recorded for cluster ${clusterName}.`);
+      throw new AwsError(
+        'ResourceNotFoundException',
+        `No service account ${namespace}/${name} recorded for cluster ${clusterName}.`,
+      );
     }
     return toRecord(row);
   }
@@ -69,7 +79,12 @@ export class ServiceAccountDirectory {
   }
 
   /** Forgets a service account. */
-  async delete(accountId: string, clusterName: string, namespace: string, name: string): Promise<void> {
+  async delete(
+    accountId: string,
+    clusterName: string,
+    namespace: string,
+    name: string,
+  ): Promise<void> {
     await this.db
       .deleteFrom('service_accounts')
       .where('account_id', '=', accountId)

@@ -3,8 +3,10 @@ import { AwsError } from '../errors/index.js';
 import { sealSecret } from '../secrets/index.js';
 import { isUniqueViolation, nowIso, type Database } from '../store/index.js';
 import type { NewAccessKey } from './access-keys.js';
-import { ADMINISTRATOR_ACCESS_ARN } from './admin-authorizer.js';
 import { newAccessKeyId, newSecretAccessKey, newUniqueId } from './ids.js';
+
+/** The AWS-managed policy each account's admin user gets. */
+export const ADMINISTRATOR_ACCESS_ARN = 'arn:aws:iam::aws:policy/AdministratorAccess';
 
 /** The account every data directory starts with. */
 export const DEFAULT_ACCOUNT_ID = '000000000000';

@@ -4,7 +4,6 @@ export {
   type AccessKeyMetadata,
   type NewAccessKey,
 } from './access-keys.js';
-export { ADMINISTRATOR_ACCESS_ARN, createAdministratorAuthorizer } from './admin-authorizer.js';
 export { newAccessKeyId, newSecretAccessKey, newUniqueId } from './ids.js';
 export { createIamQueryService, IAM_NAMESPACE, type IamDeps } from './query-api.js';
 export { UserDirectory, userArn, type IamUser, type Page } from './users.js';
@@ -38,3 +37,4 @@ export {
 export { PrincipalPolicies, type InlinePolicy, type PolicyHolder } from './principal-policies.js';
 export { parseRoleArn, roleArn, RoleDirectory, type IamRole } from './roles.js';
 export { PolicySetLoader, type NamedPolicy, type PrincipalPolicySet } from './policy-set.js';
+export { PolicyAuthorizer, type TrustQuestion } from './policy-authorizer.js';

@@ -36,31 +36,49 @@ export class PolicySetLoader {
       const roleName = session.roleArn.slice(session.roleArn.lastIndexOf('/') + 1);
       const role = await this.roles.find(session.accountId, roleName);
       // A deleted (or deleted and re-created) role leaves its sessions without permissions.
-      if (role === undefined || role.roleId !== session.roleId) return { identity: [], session: [], tags: {} };
+      if (role === undefined || role.roleId !== session.roleId)
+        return { identity: [], session: [], tags: {} };
       const holder = { kind: 'role' as const, accountId: role.accountId, name: role.roleName };
       const sessionPolicies: NamedPolicy[] = [];
       if (session.sessionPolicy !== undefined) {
-        sessionPolicies.push({ id: `session-policy/${session.sessionName}`, document: session.sessionPolicy });
+        sessionPolicies.push({
+          id: `session-policy/${session.sessionName}`,
+          document: session.sessionPolicy,
+        });
       }
       for (const arn of session.sessionPolicyArns) sessionPolicies.push(await this.#managed(arn));
       return {
         identity: await this.#identity(holder, `role/${role.roleName}`),
-        ...(role.permissionsBoundary === undefined ? {} : { boundary: await this.#managed(role.permissionsBoundary) }),
+        ...(role.permissionsBoundary === undefined
+          ? {}
+          : { boundary: await this.#managed(role.permissionsBoundary) }),
         session: sessionPolicies,
         tags: { ...role.tags, ...session.tags },
       };
     }
     if (principal.userName === undefined) return { identity: [], session: [], tags: {} };
-    const holder = { kind: 'user' as const, accountId: principal.accountId, name: principal.userName };
-    return { identity: await this.#identity(holder, `user/${principal.userName}`), session: [], tags: {} };
+    const holder = {
+      kind: 'user' as const,
+      accountId: principal.accountId,
+      name: principal.userName,
+    };
+    return {
+      identity: await this.#identity(holder, `user/${principal.userName}`),
+      session: [],
+      tags: {},
+    };
   }
 
-  async #identity(holder: Parameters<PrincipalPolicies['attached']>[0], prefix: string): Promise<NamedPolicy[]> {
+  async #identity(
+    holder: Parameters<PrincipalPolicies['attached']>[0],
+    prefix: string,
+  ): Promise<NamedPolicy[]> {
     const out: NamedPolicy[] = [];
     for (const inline of await this.principalPolicies.listInline(holder)) {
       out.push({ id: `${prefix}/inline/${inline.policyName}`, document: inline.document });
     }
-    for (const arn of await this.principalPolicies.attached(holder)) out.push(await this.#managed(arn));
+    for (const arn of await this.principalPolicies.attached(holder))
+      out.push(await this.#managed(arn));
     return out;
   }
 

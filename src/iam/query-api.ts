@@ -4,11 +4,12 @@
  */
 import type { Authorizer } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
-import type { QueryCall, QueryService, XmlObject } from '../protocol/index.js';
+import type { QueryCall, QueryHandler, QueryService, XmlObject } from '../protocol/index.js';
 import type { AccessKeyDirectory, AccessKeyMetadata } from './access-keys.js';
 import { oidcProviderActions, type OidcProviderApiDeps } from './oidc-provider-api.js';
 import { policyActions, type PolicyApiDeps } from './policy-api.js';
 import { roleActions, type RoleApiDeps } from './role-api.js';
+import { simulateActions, type SimulateApiDeps } from './simulate-api.js';
 import { userArn, type IamUser, type UserDirectory } from './users.js';
 import {
   validateIamName,
@@ -20,14 +21,33 @@ import {
 export const IAM_NAMESPACE = 'https://iam.amazonaws.com/doc/2010-05-08/';
 
 /** What the IAM API works on. */
-export interface IamDeps extends OidcProviderApiDeps, RoleApiDeps, PolicyApiDeps {
+export interface IamDeps extends OidcProviderApiDeps, RoleApiDeps, PolicyApiDeps, SimulateApiDeps {
   users: UserDirectory;
   accessKeys: AccessKeyDirectory;
   authorizer: Authorizer;
+  /** Called after every successful change, so cached permissions are re-read at once. */
+  onChange?: () => void;
 }
 
 /** Builds the IAM Query service. */
 export function createIamQueryService(deps: IamDeps): QueryService {
+  const service = buildIamQueryService(deps);
+  const onChange = deps.onChange;
+  if (onChange === undefined) return service;
+  const actions: Record<string, QueryHandler> = {};
+  for (const [name, handler] of Object.entries(service.actions)) {
+    actions[name] = /^(Get|List|Simulate)/.test(name)
+      ? handler
+      : async (call) => {
+          const result = await handler(call);
+          onChange();
+          return result;
+        };
+  }
+  return { ...service, actions };
+}
+
+function buildIamQueryService(deps: IamDeps): QueryService {
   const { users, accessKeys, authorizer } = deps;
 
   const authorize = (call: QueryCall, action: string, resource: string) =>
@@ -60,6 +80,7 @@ export function createIamQueryService(deps: IamDeps): QueryService {
       ...oidcProviderActions(deps),
       ...roleActions(deps),
       ...policyActions(deps),
+      ...simulateActions(deps),
 
       async CreateUser(call) {
         const userName = validateIamName('userName', call.params.require('UserName'));

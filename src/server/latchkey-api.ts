@@ -7,12 +7,7 @@ import { searchAudit } from '../audit/index.js';
 import type { Authorizer } from '../auth/index.js';
 import type { ClusterDirectory, ServiceAccountDirectory } from '../eks/index.js';
 import { AwsError } from '../errors/index.js';
-import {
-  ADMINISTRATOR_ACCESS_ARN,
-  createAccount,
-  DEFAULT_ACCOUNT_ID,
-  type UserDirectory,
-} from '../iam/index.js';
+import { createAccount, DEFAULT_ACCOUNT_ID, parseRoleArn } from '../iam/index.js';
 import {
   MAX_TOKEN_SECONDS,
   MIN_TOKEN_SECONDS,
@@ -21,14 +16,12 @@ import {
 } from '../oidc/index.js';
 import type { RestService } from '../protocol/index.js';
 import type { SessionRevocations } from '../sessions/index.js';
-import { parseRoleArn } from '../iam/index.js';
 import type { Database } from '../store/index.js';
 
 /** Builds the Latchkey API service. */
 export function createLatchkeyApi(deps: {
   db: Kysely<Database>;
   masterKey: Buffer;
-  users: UserDirectory;
   clusters: ClusterDirectory;
   issuerKeys: IssuerKeys;
   authorizer: Authorizer;
@@ -44,20 +37,17 @@ export function createLatchkeyApi(deps: {
         path: '/_latchkey/api/accounts',
         operation: 'CreateAccount',
         async handler({ principal, body }) {
-          // Accounts are the instance's business: only admins of the first account may add one.
-          const policies =
-            principal.userName === undefined
-              ? []
-              : await deps.users.attachedPolicyArns(principal.accountId, principal.userName);
-          if (
-            principal.accountId !== DEFAULT_ACCOUNT_ID ||
-            !policies.includes(ADMINISTRATOR_ACCESS_ARN)
-          ) {
+          // Accounts are the instance's business: only principals of the first account may add one.
+          if (principal.accountId !== DEFAULT_ACCOUNT_ID) {
             throw new AwsError(
               'AccessDenied',
-              `User: ${principal.arn} is not authorized to create accounts: only administrators of account ${DEFAULT_ACCOUNT_ID} may`,
+              `User: ${principal.arn} is not authorized to create accounts: only principals of account ${DEFAULT_ACCOUNT_ID} may`,
             );
           }
+          await deps.authorizer.authorize(principal, {
+            action: 'latchkey:CreateAccount',
+            resource: '*',
+          });
           const accountId = typeof body.accountId === 'string' ? body.accountId : '';
           const key = await createAccount(deps.db, deps.masterKey, accountId);
           deps.onAccountCreated(accountId);
@@ -94,8 +84,16 @@ export function createLatchkeyApi(deps: {
           const namespace = readK8sName(params.namespace, 'namespace');
           const name = readK8sName(params.serviceAccount, 'serviceAccount');
           const annotations = readAnnotations(body.annotations);
-          await deps.authorizer.authorize(principal, { action: 'latchkey:PutServiceAccount', resource: cluster.arn });
-          return deps.serviceAccounts.put(principal.accountId, { clusterName: cluster.name, namespace, name, annotations });
+          await deps.authorizer.authorize(principal, {
+            action: 'latchkey:PutServiceAccount',
+            resource: cluster.arn,
+          });
+          return deps.serviceAccounts.put(principal.accountId, {
+            clusterName: cluster.name,
+            namespace,
+            name,
+            annotations,
+          });
         },
       },
       {
@@ -104,8 +102,13 @@ export function createLatchkeyApi(deps: {
         operation: 'ListServiceAccounts',
         async handler({ principal, params }) {
           const cluster = await deps.clusters.get(principal.accountId, params.name ?? '');
-          await deps.authorizer.authorize(principal, { action: 'latchkey:ListServiceAccounts', resource: cluster.arn });
-          return { serviceAccounts: await deps.serviceAccounts.list(principal.accountId, cluster.name) };
+          await deps.authorizer.authorize(principal, {
+            action: 'latchkey:ListServiceAccounts',
+            resource: cluster.arn,
+          });
+          return {
+            serviceAccounts: await deps.serviceAccounts.list(principal.accountId, cluster.name),
+          };
         },
       },
       {
@@ -114,8 +117,16 @@ export function createLatchkeyApi(deps: {
         operation: 'GetServiceAccount',
         async handler({ principal, params }) {
           const cluster = await deps.clusters.get(principal.accountId, params.name ?? '');
-          await deps.authorizer.authorize(principal, { action: 'latchkey:GetServiceAccount', resource: cluster.arn });
-          return deps.serviceAccounts.get(principal.accountId, cluster.name, params.namespace ?? '', params.serviceAccount ?? '');
+          await deps.authorizer.authorize(principal, {
+            action: 'latchkey:GetServiceAccount',
+            resource: cluster.arn,
+          });
+          return deps.serviceAccounts.get(
+            principal.accountId,
+            cluster.name,
+            params.namespace ?? '',
+            params.serviceAccount ?? '',
+          );
         },
       },
       {
@@ -123,12 +134,17 @@ export function createLatchkeyApi(deps: {
         path: '/_latchkey/api/audit/search',
         operation: 'SearchAuditEvents',
         async handler({ principal, body }) {
-          await deps.authorizer.authorize(principal, { action: 'cloudtrail:LookupEvents', resource: '*' });
-          const limit = typeof body.limit === 'number' && Number.isInteger(body.limit) ? body.limit : 50;
+          await deps.authorizer.authorize(principal, {
+            action: 'cloudtrail:LookupEvents',
+            resource: '*',
+          });
+          const limit =
+            typeof body.limit === 'number' && Number.isInteger(body.limit) ? body.limit : 50;
           if (limit < 1 || limit > 1000) {
             throw new AwsError('InvalidParameterException', 'limit must be from 1 to 1000.');
           }
-          const startTime = typeof body.startTime === 'string' ? new Date(body.startTime) : undefined;
+          const startTime =
+            typeof body.startTime === 'string' ? new Date(body.startTime) : undefined;
           if (startTime !== undefined && Number.isNaN(startTime.getTime())) {
             throw new AwsError('InvalidParameterException', 'startTime must be an ISO-8601 time.');
           }
@@ -178,7 +194,10 @@ const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 function readK8sName(value: string | undefined, field: string): string {
   if (value === undefined || !K8S_NAME.test(value)) {
-    throw new AwsError('InvalidParameterException', `${field} '${value ?? ''}' is not a valid Kubernetes name.`);
+    throw new AwsError(
+      'InvalidParameterException',
+      `${field} '${value ?? ''}' is not a valid Kubernetes name.`,
+    );
   }
   return value;
 }
@@ -190,7 +209,8 @@ function readAnnotations(value: unknown): Record<string, string> {
     throw new AwsError('InvalidParameterException', 'annotations must be a map of strings.');
   }
   const entries = Object.entries(value as Record<string, unknown>);
-  if (entries.length > 64) throw new AwsError('InvalidParameterException', 'At most 64 annotations.');
+  if (entries.length > 64)
+    throw new AwsError('InvalidParameterException', 'At most 64 annotations.');
   for (const [k, v] of entries) {
     if (k.length < 1 || k.length > 253 || typeof v !== 'string' || v.length > 4096) {
       throw new AwsError('InvalidParameterException', `The annotation ${k} is invalid.`);

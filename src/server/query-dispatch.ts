@@ -98,7 +98,10 @@ export class QueryDispatcher {
           `Could not find operation ${action} for version ${versionOf(service)}`,
         );
       }
-      const notes: AuditNotes = { identity: principalIdentity(principal), recipientAccountId: principal.accountId };
+      const notes: AuditNotes = {
+        identity: principalIdentity(principal),
+        recipientAccountId: principal.accountId,
+      };
       const record = this.#record(service, action, req, params, sourceIp, requestId, notes);
       const result = await auditedCall(
         this.edge.trail,

@@ -53,13 +53,21 @@ export class RestDispatcher {
         payloadHash: createHash('sha256').update(body).digest('hex'),
       });
       const target = req.headers['x-amz-target'];
-      const match = matchRoute(service, req.method, req.path, Array.isArray(target) ? target[0] : target);
+      const match = matchRoute(
+        service,
+        req.method,
+        req.path,
+        Array.isArray(target) ? target[0] : target,
+      );
       if (match === undefined) {
         throw new AwsError('NotFound', `No ${req.method} operation at ${req.path}.`);
       }
       const json = parseJsonBody(body);
       const query = new URLSearchParams(req.query);
-      const notes: AuditNotes = { identity: principalIdentity(principal), recipientAccountId: principal.accountId };
+      const notes: AuditNotes = {
+        identity: principalIdentity(principal),
+        recipientAccountId: principal.accountId,
+      };
       const operation = match.route.operation;
       const record = newRecord({
         eventSource: `${service.signingName}.amazonaws.com`,

@@ -1,7 +1,6 @@
 import { pino, type Logger } from 'pino';
 import { AuditTrail, createCloudTrailService, JsonlExporter } from '../audit/index.js';
 import type { CredentialResolver } from '../auth/index.js';
-import { AwsError } from '../errors/index.js';
 import {
   AssociationDirectory,
   ClusterDirectory,
@@ -13,12 +12,13 @@ import {
 import {
   AccessKeyDirectory,
   createAccount,
-  createAdministratorAuthorizer,
   createIamQueryService,
   DEFAULT_ACCOUNT_ID,
   listAccounts,
   ManagedPolicyDirectory,
   OidcProviderDirectory,
+  PolicyAuthorizer,
+  PolicySetLoader,
   PrincipalPolicies,
   RoleDirectory,
   UserDirectory,
@@ -32,6 +32,7 @@ import {
   SessionCredentialResolver,
   SessionRevocations,
 } from '../sessions/index.js';
+import { parsePolicy } from '../policy/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createStsQueryService, type TrustEvaluator } from '../sts/index.js';
 import { buildApp } from './app.js';
@@ -87,12 +88,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           ? sessions.resolve(accessKeyId, token)
           : accessKeys.resolve(accessKeyId),
     };
-    const authorizer = createAdministratorAuthorizer(users);
-    const issuerKeys = new IssuerKeys(store.db, masterKey);
-    const providers = new OidcProviderDirectory(store.db);
     const roles = new RoleDirectory(store.db);
     const policies = new ManagedPolicyDirectory(store.db);
     const principalPolicies = new PrincipalPolicies(store.db);
+    const loader = new PolicySetLoader(roles, policies, principalPolicies);
+    const authorizer = new PolicyAuthorizer(loader);
+    const evaluateTrust: TrustEvaluator = (question) => authorizer.evaluateTrust(question);
+    const issuerKeys = new IssuerKeys(store.db, masterKey);
+    const providers = new OidcProviderDirectory(store.db);
     const clusters = new ClusterDirectory(store.db, issuerKeys, region, () => publicUrl);
     const associations = new AssociationDirectory(store.db, region);
     const issuers = new IssuerRegistry(providers, clusters, issuerKeys, () => publicUrl);
@@ -112,7 +115,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const pruned = await trail.prune(retentionDays);
     if (pruned > 0) logger.info({ pruned, retentionDays }, 'audit records past retention deleted');
     const pruneTimer = setInterval(() => {
-      trail.prune(retentionDays).catch((err: unknown) => logger.error({ err }, 'audit pruning failed'));
+      trail
+        .prune(retentionDays)
+        .catch((err: unknown) => logger.error({ err }, 'audit pruning failed'));
     }, 3_600_000);
     pruneTimer.unref();
 
@@ -131,6 +136,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           policies,
           principalPolicies,
           validatePolicy,
+          loader,
+          onChange: () => authorizer.invalidate(),
           isOwnIssuer: (url) =>
             publicUrl !== '' && url.startsWith(`${publicUrl}${ISSUER_PATH_PREFIX}`),
         }),
@@ -166,7 +173,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         createLatchkeyApi({
           db: store.db,
           masterKey,
-          users,
           clusters,
           issuerKeys,
           authorizer,
@@ -232,18 +238,7 @@ function clientHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-// TODO(policy engine): replace with the engine's trust evaluation. Until then, fail closed.
-const evaluateTrust: TrustEvaluator = async () => {
-  throw new AwsError('AccessDenied', 'Trust policies are not evaluated yet.', 403, {
-    reason: 'policy engine not available',
-  });
-};
-
-// TODO(policy engine): replace with the engine's grammar validation before this lands.
-const validatePolicy: PolicyValidator = (document) => {
-  try {
-    JSON.parse(document);
-  } catch {
-    throw new AwsError('MalformedPolicyDocument', 'Syntax errors in policy.');
-  }
+/** Policy documents are checked by the engine's grammar and AWS's size limits before they are stored. */
+const validatePolicy: PolicyValidator = (document, kind) => {
+  parsePolicy(document, { kind });
 };

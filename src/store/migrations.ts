@@ -248,7 +248,12 @@ export const migrations: Record<string, Migration> = {
         .addColumn('annotations', 'text', (c) => c.notNull())
         .addColumn('created_at', 'text', (c) => c.notNull())
         .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('service_accounts_pk', ['account_id', 'cluster_name', 'namespace', 'name'])
+        .addPrimaryKeyConstraint('service_accounts_pk', [
+          'account_id',
+          'cluster_name',
+          'namespace',
+          'name',
+        ])
         .execute();
     },
   },

@@ -6,7 +6,11 @@
 import { webIdentityUser } from '../audit/index.js';
 import { AwsError } from '../errors/index.js';
 import { parseRoleArn, type PolicyValidator, type RoleDirectory } from '../iam/index.js';
-import { checkWebIdentityTokenLength, verifyWebIdentityToken, type KeySetSource } from '../oidc/index.js';
+import {
+  checkWebIdentityTokenLength,
+  verifyWebIdentityToken,
+  type KeySetSource,
+} from '../oidc/index.js';
 import type { AnonymousQueryCall, XmlObject } from '../protocol/index.js';
 import type { SealingKeyring } from '../sessions/index.js';
 import { issueSession, sessionXml } from './issue-session.js';
@@ -27,7 +31,9 @@ export interface WebIdentityDeps {
   findIssuer(
     accountId: string,
     iss: string,
-  ): Promise<{ provider: { arn: string; url: string; clientIds: string[] }; keys: KeySetSource } | undefined>;
+  ): Promise<
+    { provider: { arn: string; url: string; clientIds: string[] }; keys: KeySetSource } | undefined
+  >;
   evaluateTrust: TrustEvaluator;
   validatePolicy: PolicyValidator;
   keyring: () => SealingKeyring;
@@ -67,14 +73,20 @@ export async function assumeRoleWithWebIdentity(
       return trusted?.keys;
     },
   });
-  if (trusted === undefined) throw new AwsError('InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${identity.issuer}`);
+  if (trusted === undefined)
+    throw new AwsError(
+      'InvalidIdentityToken',
+      `No OpenIDConnect provider found in your account for ${identity.issuer}`,
+    );
   const provider = trusted.provider;
   const audience = identity.audiences.find((a) => provider.clientIds.includes(a));
-  if (audience === undefined) throw new AwsError('InvalidIdentityToken', 'Incorrect token audience');
+  if (audience === undefined)
+    throw new AwsError('InvalidIdentityToken', 'Incorrect token audience');
   call.audit.identity = webIdentityUser(provider.arn, audience, identity.subject);
 
   const role = await deps.roles.find(target.accountId, target.roleName);
-  if (role === undefined || role.arn !== roleArn) throw new AwsError('AccessDenied', NOT_AUTHORIZED);
+  if (role === undefined || role.arn !== roleArn)
+    throw new AwsError('AccessDenied', NOT_AUTHORIZED);
 
   const context: Record<string, string | string[]> = {
     [`${provider.url}:sub`]: identity.subject,
@@ -83,7 +95,8 @@ export async function assumeRoleWithWebIdentity(
     'sts:RoleSessionName': sessionName,
   };
   const amr = identity.claims.amr;
-  if (typeof amr === 'string' || Array.isArray(amr)) context[`${provider.url}:amr`] = (amr as unknown[]).map(String);
+  if (typeof amr === 'string' || Array.isArray(amr))
+    context[`${provider.url}:amr`] = (amr as unknown[]).map(String);
   await deps
     .evaluateTrust({
       role,

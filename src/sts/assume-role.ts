@@ -43,7 +43,8 @@ export async function assumeRole(deps: AssumeRoleDeps, call: QueryCall): Promise
   const { tags, transitiveTagKeys } = inheritTags(principal, requested);
 
   const target = parseRoleArn(roleArn);
-  const role = target === undefined ? undefined : await deps.roles.find(target.accountId, target.roleName);
+  const role =
+    target === undefined ? undefined : await deps.roles.find(target.accountId, target.roleName);
   const denied = () =>
     new AwsError(
       'AccessDenied',
@@ -60,20 +61,25 @@ export async function assumeRole(deps: AssumeRoleDeps, call: QueryCall): Promise
     context['sts:TransitiveTagKeys'] = requested.transitiveTagKeys;
   }
   const ask = (action: string) =>
-    deps.evaluateTrust({ role, action, principal: { kind: 'aws', principal }, context }).catch((err: unknown) => {
-      if (err instanceof AwsError && err.code === 'AccessDenied') {
-        throw new AwsError('AccessDenied', denied().message, 403, err.explanation);
-      }
-      throw err;
-    });
+    deps
+      .evaluateTrust({ role, action, principal: { kind: 'aws', principal }, context })
+      .catch((err: unknown) => {
+        if (err instanceof AwsError && err.code === 'AccessDenied') {
+          throw new AwsError('AccessDenied', denied().message, 403, err.explanation);
+        }
+        throw err;
+      });
   await ask('sts:AssumeRole');
   if (Object.keys(requested.tags).length > 0) await ask('sts:TagSession');
-  if (sourceIdentity !== undefined && principal.session?.sourceIdentity === undefined) await ask('sts:SetSourceIdentity');
+  if (sourceIdentity !== undefined && principal.session?.sourceIdentity === undefined)
+    await ask('sts:SetSourceIdentity');
 
   const chained = principal.session !== undefined;
   const durationSeconds = sessionDuration(requestedDuration, role.maxSessionDuration, chained);
   const packed =
-    sessionPolicies.policy !== undefined || sessionPolicies.policyArns.length > 0 || Object.keys(tags).length > 0
+    sessionPolicies.policy !== undefined ||
+    sessionPolicies.policyArns.length > 0 ||
+    Object.keys(tags).length > 0
       ? packedPolicyPercent(sessionPolicies.policy, sessionPolicies.policyArns, tags)
       : undefined;
   const issued = issueSession(deps.keyring(), {
@@ -139,14 +145,22 @@ function readExternalId(value: string | undefined): string | undefined {
 function readSourceIdentity(value: string | undefined, principal: Principal): string | undefined {
   const inherited = principal.session?.sourceIdentity;
   if (value === undefined) return inherited;
-  if (value.length < 2 || value.length > 64 || !/^[\w+=,.@-]*$/.test(value) || /^aws:/i.test(value)) {
+  if (
+    value.length < 2 ||
+    value.length > 64 ||
+    !/^[\w+=,.@-]*$/.test(value) ||
+    /^aws:/i.test(value)
+  ) {
     throw new AwsError(
       'ValidationError',
       `1 validation error detected: Value '${value}' at 'sourceIdentity' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
     );
   }
   if (inherited !== undefined && inherited !== value) {
-    throw new AwsError('AccessDenied', 'The source identity of the calling session cannot be changed.');
+    throw new AwsError(
+      'AccessDenied',
+      'The source identity of the calling session cannot be changed.',
+    );
   }
   return value;
 }

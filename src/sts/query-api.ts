@@ -1,7 +1,10 @@
 /** STS's Query API. GetCallerIdentity needs no permission, as in AWS. */
 import type { QueryService } from '../protocol/index.js';
 import { assumeRole, type AssumeRoleDeps } from './assume-role.js';
-import { assumeRoleWithWebIdentity, type WebIdentityDeps } from './assume-role-with-web-identity.js';
+import {
+  assumeRoleWithWebIdentity,
+  type WebIdentityDeps,
+} from './assume-role-with-web-identity.js';
 
 export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
 

@@ -56,9 +56,14 @@ export function readDurationSeconds(params: QueryParams): number | undefined {
   if (!/^\d{1,9}$/.test(raw)) throw validation('durationSeconds', raw, 'Member must be an integer');
   const seconds = Number(raw);
   if (seconds < MIN_DURATION_SECONDS) {
-    throw validation('durationSeconds', raw, `Member must have value greater than or equal to ${MIN_DURATION_SECONDS}`);
+    throw validation(
+      'durationSeconds',
+      raw,
+      `Member must have value greater than or equal to ${MIN_DURATION_SECONDS}`,
+    );
   }
-  if (seconds > 43_200) throw validation('durationSeconds', raw, 'Member must have value less than or equal to 43200');
+  if (seconds > 43_200)
+    throw validation('durationSeconds', raw, 'Member must have value less than or equal to 43200');
   return seconds;
 }
 
@@ -66,7 +71,11 @@ export function readDurationSeconds(params: QueryParams): number | undefined {
  * The session's duration: as asked (default one hour), at most the role's MaxSessionDuration,
  * and at most one hour when the caller is itself a role session (role chaining).
  */
-export function sessionDuration(requested: number | undefined, maxSessionDuration: number, chained: boolean): number {
+export function sessionDuration(
+  requested: number | undefined,
+  maxSessionDuration: number,
+  chained: boolean,
+): number {
   if (requested === undefined) return DEFAULT_DURATION_SECONDS;
   if (chained && requested > ROLE_CHAINING_MAX_SECONDS) {
     throw new AwsError(
@@ -75,7 +84,10 @@ export function sessionDuration(requested: number | undefined, maxSessionDuratio
     );
   }
   if (requested > maxSessionDuration) {
-    throw new AwsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+    throw new AwsError(
+      'ValidationError',
+      'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
+    );
   }
   return requested;
 }

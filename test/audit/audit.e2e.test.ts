@@ -3,10 +3,7 @@
  * do, `aws cloudtrail lookup-events` reads it, and a store that cannot be written stops
  * state-changing calls.
  */
-import {
-  CloudTrailClient,
-  LookupEventsCommand,
-} from '@aws-sdk/client-cloudtrail';
+import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { CreateAccessKeyCommand, CreateUserCommand, IAMClient } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +13,12 @@ import { runAwsCli, startTestServer, type TestServer } from '../helpers/server.j
 import { tempDir } from '../helpers/tmp.js';
 
 let t: TestServer;
-let config: { endpoint: string; region: string; credentials: { accessKeyId: string; secretAccessKey: string }; maxAttempts: number };
+let config: {
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  maxAttempts: number;
+};
 let secret = '';
 let bobKeyId = '';
 
@@ -31,7 +33,10 @@ beforeAll(async () => {
   secret = AccessKey?.SecretAccessKey ?? '';
   bobKeyId = AccessKey?.AccessKeyId ?? '';
   // bob is not an administrator: this is denied.
-  const bob = new IAMClient({ ...config, credentials: { accessKeyId: bobKeyId, secretAccessKey: secret } });
+  const bob = new IAMClient({
+    ...config,
+    credentials: { accessKeyId: bobKeyId, secretAccessKey: secret },
+  });
   await bob.send(new CreateUserCommand({ UserName: 'eve' })).catch(() => undefined);
   await new STSClient(config).send(new GetCallerIdentityCommand({}));
 });
@@ -94,7 +99,9 @@ describe('audit trail', () => {
     // Read-only records are written without making the call wait (within 100 ms).
     const lookup = () =>
       trail.send(
-        new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'GetCallerIdentity' }] }),
+        new LookupEventsCommand({
+          LookupAttributes: [{ AttributeKey: 'EventName', AttributeValue: 'GetCallerIdentity' }],
+        }),
       );
     let byName = await lookup();
     for (let i = 0; i < 40 && byName.Events?.length === 0; i++) {
@@ -102,29 +109,58 @@ describe('audit trail', () => {
       byName = await lookup();
     }
     expect(byName.Events?.length).toBe(1);
-    expect(byName.Events?.[0]).toMatchObject({ EventName: 'GetCallerIdentity', ReadOnly: 'true', Username: 'admin' });
+    expect(byName.Events?.[0]).toMatchObject({
+      EventName: 'GetCallerIdentity',
+      ReadOnly: 'true',
+      Username: 'admin',
+    });
     expect(byName.Events?.[0]?.EventTime).toBeInstanceOf(Date);
     const first = await trail.send(new LookupEventsCommand({ MaxResults: 2 }));
     expect(first.Events).toHaveLength(2);
-    const second = await trail.send(new LookupEventsCommand({ MaxResults: 2, NextToken: first.NextToken }));
+    const second = await trail.send(
+      new LookupEventsCommand({ MaxResults: 2, NextToken: first.NextToken }),
+    );
     expect(second.Events?.[0]?.EventId).not.toBe(first.Events?.[0]?.EventId);
     const byUser = await trail.send(
-      new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'Username', AttributeValue: 'bob' }] }),
+      new LookupEventsCommand({
+        LookupAttributes: [{ AttributeKey: 'Username', AttributeValue: 'bob' }],
+      }),
     );
     expect(byUser.Events?.map((e) => e.EventName)).toEqual(['CreateUser']);
   });
 
   it('LookupEvents bad input: AWS’s CloudTrail errors', async () => {
     const trail = new CloudTrailClient(config);
-    const errorOf = (p: Promise<unknown>) => p.then(() => 'ok', (e: { name: string }) => e.name);
+    const errorOf = (p: Promise<unknown>) =>
+      p.then(
+        () => 'ok',
+        (e: { name: string }) => e.name,
+      );
     expect(
-      await errorOf(trail.send(new LookupEventsCommand({ LookupAttributes: [{ AttributeKey: 'Nope' as never, AttributeValue: 'x' }] }))),
+      await errorOf(
+        trail.send(
+          new LookupEventsCommand({
+            LookupAttributes: [{ AttributeKey: 'Nope' as never, AttributeValue: 'x' }],
+          }),
+        ),
+      ),
     ).toBe('InvalidLookupAttributesException');
     expect(
-      await errorOf(trail.send(new LookupEventsCommand({ StartTime: new Date(2_000_000_000_000), EndTime: new Date(1_000_000_000_000) }))),
+      await errorOf(
+        trail.send(
+          new LookupEventsCommand({
+            StartTime: new Date(2_000_000_000_000),
+            EndTime: new Date(1_000_000_000_000),
+          }),
+        ),
+      ),
     ).toBe('InvalidTimeRangeException');
-    expect(await errorOf(trail.send(new LookupEventsCommand({ NextToken: 'garbage' })))).toBe('InvalidNextTokenException');
-    expect(await errorOf(trail.send(new LookupEventsCommand({ MaxResults: 51 })))).toBe('InvalidMaxResultsException');
+    expect(await errorOf(trail.send(new LookupEventsCommand({ NextToken: 'garbage' })))).toBe(
+      'InvalidNextTokenException',
+    );
+    expect(await errorOf(trail.send(new LookupEventsCommand({ MaxResults: 51 })))).toBe(
+      'InvalidMaxResultsException',
+    );
     const first = await trail.send(new LookupEventsCommand({ MaxResults: 1 }));
     // A token is bound to the query that made it.
     expect(
@@ -142,7 +178,12 @@ describe('audit trail', () => {
 
   it('aws cloudtrail lookup-events works', async () => {
     const r = await runAwsCli(
-      ['cloudtrail', 'lookup-events', '--lookup-attributes', 'AttributeKey=EventName,AttributeValue=CreateUser'],
+      [
+        'cloudtrail',
+        'lookup-events',
+        '--lookup-attributes',
+        'AttributeKey=EventName,AttributeValue=CreateUser',
+      ],
       t.cliEnv(),
     );
     expect(r.code).toBe(0);
@@ -157,7 +198,9 @@ describe('export and CLI', () => {
     const files = readdirSync(exportDir.path);
     expect(files).toHaveLength(1);
     expect(files[0]).toMatch(/^audit-\d{8}-1\.jsonl$/);
-    const lines = readFileSync(join(exportDir.path, files[0] ?? ''), 'utf8').trim().split('\n');
+    const lines = readFileSync(join(exportDir.path, files[0] ?? ''), 'utf8')
+      .trim()
+      .split('\n');
     const names = lines.map((l) => (JSON.parse(l) as { eventName: string }).eventName);
     expect(names).toContain('CreateAccessKey');
     expect(lines.join('\n')).not.toContain(secret);
@@ -167,7 +210,15 @@ describe('export and CLI', () => {
     const { execFile } = await import('node:child_process');
     const { promisify } = await import('node:util');
     const entry = join(import.meta.dirname, '../helpers/latchkey.ts');
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', entry, 'audit', '--denied', '--data-dir', t.dataDir]);
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--import',
+      'tsx',
+      entry,
+      'audit',
+      '--denied',
+      '--data-dir',
+      t.dataDir,
+    ]);
     expect(stdout).toContain('DENIED AccessDenied');
     expect(stdout).toContain('iam:CreateUser');
     expect(stdout).toContain('arn:aws:iam::000000000000:user/bob');
@@ -198,7 +249,11 @@ describe('fail-closed', () => {
         (e: { $metadata: { httpStatusCode?: number } }) => e.$metadata.httpStatusCode,
       );
       expect(key).toBe(503);
-      const keys = await t.server.store.db.selectFrom('access_keys').select('access_key_id').where('user_name', '=', 'bob').execute();
+      const keys = await t.server.store.db
+        .selectFrom('access_keys')
+        .select('access_key_id')
+        .where('user_name', '=', 'bob')
+        .execute();
       expect(keys).toHaveLength(1);
     } finally {
       await sql`DROP TRIGGER audit_full`.execute(t.server.store.db);

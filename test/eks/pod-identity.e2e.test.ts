@@ -21,13 +21,22 @@ let eks: EKSClient;
 const podTrust = JSON.stringify({
   Version: '2012-10-17',
   Statement: [
-    { Effect: 'Allow', Principal: { Service: 'pods.eks.amazonaws.com' }, Action: ['sts:AssumeRole', 'sts:TagSession'] },
+    {
+      Effect: 'Allow',
+      Principal: { Service: 'pods.eks.amazonaws.com' },
+      Action: ['sts:AssumeRole', 'sts:TagSession'],
+    },
   ],
 });
 
 beforeAll(async () => {
   t = await startTestServer();
-  const config = { endpoint: t.server.url, region: 'us-east-1', credentials: t.admin, maxAttempts: 1 };
+  const config = {
+    endpoint: t.server.url,
+    region: 'us-east-1',
+    credentials: t.admin,
+    maxAttempts: 1,
+  };
   eks = new EKSClient(config);
   await createClusterWithProvider(t.server.url, t.admin, 'dev');
   await createClusterWithProvider(t.server.url, t.admin, 'other');
@@ -40,7 +49,9 @@ afterAll(async () => {
   await t.stop();
 });
 
-async function errorOf(p: Promise<unknown>): Promise<{ name: string; status?: number; message: string }> {
+async function errorOf(
+  p: Promise<unknown>,
+): Promise<{ name: string; status?: number; message: string }> {
   try {
     await p;
   } catch (err) {
@@ -78,15 +89,30 @@ describe('pod identity associations', () => {
     });
     expect(association?.createdAt).toBeInstanceOf(Date);
     await eks.send(
-      new CreatePodIdentityAssociationCommand({ clusterName: 'dev', namespace: 'web', serviceAccount: 'app', roleArn: role }),
+      new CreatePodIdentityAssociationCommand({
+        clusterName: 'dev',
+        namespace: 'web',
+        serviceAccount: 'app',
+        roleArn: role,
+      }),
     );
-    const described = await eks.send(new DescribePodIdentityAssociationCommand({ clusterName: 'dev', associationId }));
+    const described = await eks.send(
+      new DescribePodIdentityAssociationCommand({ clusterName: 'dev', associationId }),
+    );
     expect(described.association?.tags).toEqual({ team: 'a' });
-    const filtered = await eks.send(new ListPodIdentityAssociationsCommand({ clusterName: 'dev', namespace: 'web' }));
+    const filtered = await eks.send(
+      new ListPodIdentityAssociationsCommand({ clusterName: 'dev', namespace: 'web' }),
+    );
     expect(filtered.associations?.map((a) => a.namespace)).toEqual(['web']);
-    const page1 = await eks.send(new ListPodIdentityAssociationsCommand({ clusterName: 'dev', maxResults: 1 }));
+    const page1 = await eks.send(
+      new ListPodIdentityAssociationsCommand({ clusterName: 'dev', maxResults: 1 }),
+    );
     const page2 = await eks.send(
-      new ListPodIdentityAssociationsCommand({ clusterName: 'dev', maxResults: 1, nextToken: page1.nextToken }),
+      new ListPodIdentityAssociationsCommand({
+        clusterName: 'dev',
+        maxResults: 1,
+        nextToken: page1.nextToken,
+      }),
     );
     expect(page1.associations).toHaveLength(1);
     expect(page2.associations).toHaveLength(1);
@@ -107,12 +133,26 @@ describe('pod identity associations', () => {
   it('bad input: duplicate, missing cluster, foreign or missing role, bad names', async () => {
     expect(
       await errorOf(
-        eks.send(new CreatePodIdentityAssociationCommand({ clusterName: 'dev', namespace: 'default', serviceAccount: 'app', roleArn: role })),
+        eks.send(
+          new CreatePodIdentityAssociationCommand({
+            clusterName: 'dev',
+            namespace: 'default',
+            serviceAccount: 'app',
+            roleArn: role,
+          }),
+        ),
       ),
     ).toMatchObject({ name: 'ResourceInUseException', status: 409 });
     expect(
       await errorOf(
-        eks.send(new CreatePodIdentityAssociationCommand({ clusterName: 'ghost', namespace: 'a', serviceAccount: 'b', roleArn: role })),
+        eks.send(
+          new CreatePodIdentityAssociationCommand({
+            clusterName: 'ghost',
+            namespace: 'a',
+            serviceAccount: 'b',
+            roleArn: role,
+          }),
+        ),
       ),
     ).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
     for (const input of [
@@ -122,12 +162,25 @@ describe('pod identity associations', () => {
       { namespace: 'a', serviceAccount: 'b', roleArn: role, targetRoleArn: role },
     ]) {
       expect(
-        (await errorOf(eks.send(new CreatePodIdentityAssociationCommand({ clusterName: 'dev', ...input })))).name,
+        (
+          await errorOf(
+            eks.send(new CreatePodIdentityAssociationCommand({ clusterName: 'dev', ...input })),
+          )
+        ).name,
         JSON.stringify(input),
       ).toBe('InvalidParameterException');
     }
     expect(
-      (await errorOf(eks.send(new DescribePodIdentityAssociationCommand({ clusterName: 'dev', associationId: 'a-00000000000000000' })))).name,
+      (
+        await errorOf(
+          eks.send(
+            new DescribePodIdentityAssociationCommand({
+              clusterName: 'dev',
+              associationId: 'a-00000000000000000',
+            }),
+          ),
+        )
+      ).name,
     ).toBe('ResourceNotFoundException');
     const all = await eks.send(new ListPodIdentityAssociationsCommand({ clusterName: 'dev' }));
     expect(all.associations).toHaveLength(2);
@@ -159,27 +212,49 @@ except botocore.exceptions.ParamValidationError as e:
   });
 
   it('another cluster’s token is InvalidTokenException', async () => {
-    const token = await mintToken(t.admin, 'other', { namespace: 'default', serviceAccount: 'app', audience: 'pods.eks.amazonaws.com' });
+    const token = await mintToken(t.admin, 'other', {
+      namespace: 'default',
+      serviceAccount: 'app',
+      audience: 'pods.eks.amazonaws.com',
+    });
     expect(await assume(token)).toEqual({ code: 'InvalidTokenException', status: 400 });
   });
 
   it('a malformed or tampered token is refused', async () => {
     expect((await assume('not.a.jwt!')).status).toBe(400);
-    const token = await mintToken(t.admin, 'dev', { namespace: 'default', serviceAccount: 'app', audience: 'pods.eks.amazonaws.com' });
+    const token = await mintToken(t.admin, 'dev', {
+      namespace: 'default',
+      serviceAccount: 'app',
+      audience: 'pods.eks.amazonaws.com',
+    });
     const [h, p, s] = token.split('.');
-    const claims = JSON.parse(Buffer.from(p ?? '', 'base64url').toString()) as Record<string, unknown>;
+    const claims = JSON.parse(Buffer.from(p ?? '', 'base64url').toString()) as Record<
+      string,
+      unknown
+    >;
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...claims, sub: 'system:serviceaccount:web:app' })).toString('base64url')}.${s}`;
     expect(await assume(forged)).toEqual({ code: 'InvalidTokenException', status: 400 });
   });
 
   it('a service account without an association is ResourceNotFoundException (404)', async () => {
-    const token = await mintToken(t.admin, 'dev', { namespace: 'default', serviceAccount: 'lonely', audience: 'pods.eks.amazonaws.com' });
+    const token = await mintToken(t.admin, 'dev', {
+      namespace: 'default',
+      serviceAccount: 'lonely',
+      audience: 'pods.eks.amazonaws.com',
+    });
     expect(await assume(token)).toEqual({ code: 'ResourceNotFoundException', status: 404 });
   });
 
   it('an unknown cluster is ResourceNotFoundException', async () => {
-    const token = await mintToken(t.admin, 'dev', { namespace: 'default', serviceAccount: 'app', audience: 'pods.eks.amazonaws.com' });
-    expect(await assume(token, 'ghost')).toEqual({ code: 'ResourceNotFoundException', status: 404 });
+    const token = await mintToken(t.admin, 'dev', {
+      namespace: 'default',
+      serviceAccount: 'app',
+      audience: 'pods.eks.amazonaws.com',
+    });
+    expect(await assume(token, 'ghost')).toEqual({
+      code: 'ResourceNotFoundException',
+      status: 404,
+    });
   });
 });
 
@@ -187,7 +262,13 @@ describe('delete', () => {
   it('DeletePodIdentityAssociation removes it', async () => {
     await eks.send(new DeletePodIdentityAssociationCommand({ clusterName: 'dev', associationId }));
     expect(
-      (await errorOf(eks.send(new DescribePodIdentityAssociationCommand({ clusterName: 'dev', associationId })))).name,
+      (
+        await errorOf(
+          eks.send(
+            new DescribePodIdentityAssociationCommand({ clusterName: 'dev', associationId }),
+          ),
+        )
+      ).name,
     ).toBe('ResourceNotFoundException');
   });
 });

@@ -1,5 +1,9 @@
 import { CreateClusterCommand, EKSClient } from '@aws-sdk/client-eks';
-import { CreateOpenIDConnectProviderCommand, CreateRoleCommand, IAMClient } from '@aws-sdk/client-iam';
+import {
+  CreateOpenIDConnectProviderCommand,
+  CreateRoleCommand,
+  IAMClient,
+} from '@aws-sdk/client-iam';
 import { signedJsonRequest } from '../../src/cli/signed-fetch.js';
 import type { Profile } from '../../src/profiles/index.js';
 
@@ -12,13 +16,21 @@ export async function createClusterWithProvider(
 ): Promise<{ issuer: string; providerArn: string; providerUrl: string }> {
   const config = { endpoint: url, region: 'us-east-1', credentials: admin, maxAttempts: 1 };
   const { cluster } = await new EKSClient(config).send(
-    new CreateClusterCommand({ name, roleArn: 'arn:aws:iam::000000000000:role/eks', resourcesVpcConfig: {} }),
+    new CreateClusterCommand({
+      name,
+      roleArn: 'arn:aws:iam::000000000000:role/eks',
+      resourcesVpcConfig: {},
+    }),
   );
   const issuer = cluster?.identity?.oidc?.issuer ?? '';
   const { OpenIDConnectProviderArn } = await new IAMClient(config).send(
     new CreateOpenIDConnectProviderCommand({ Url: issuer, ClientIDList: clientIds }),
   );
-  return { issuer, providerArn: OpenIDConnectProviderArn ?? '', providerUrl: issuer.replace(/^https?:\/\//, '') };
+  return {
+    issuer,
+    providerArn: OpenIDConnectProviderArn ?? '',
+    providerUrl: issuer.replace(/^https?:\/\//, ''),
+  };
 }
 
 /** A role whose trust policy lets one service account of a cluster assume it (IRSA). */
@@ -45,7 +57,12 @@ export async function createIrsaRole(
       },
     ],
   };
-  const { Role } = await new IAMClient({ endpoint: url, region: 'us-east-1', credentials: admin, maxAttempts: 1 }).send(
+  const { Role } = await new IAMClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: admin,
+    maxAttempts: 1,
+  }).send(
     new CreateRoleCommand({ RoleName: roleName, AssumeRolePolicyDocument: JSON.stringify(trust) }),
   );
   return Role?.Arn ?? '';
@@ -55,9 +72,19 @@ export async function createIrsaRole(
 export async function mintToken(
   admin: Profile,
   cluster: string,
-  body: { namespace: string; serviceAccount: string; audience?: string; expirationSeconds?: number },
+  body: {
+    namespace: string;
+    serviceAccount: string;
+    audience?: string;
+    expirationSeconds?: number;
+  },
 ): Promise<string> {
-  const r = await signedJsonRequest(admin, 'POST', `/_latchkey/api/clusters/${cluster}/service-account-token`, body);
+  const r = await signedJsonRequest(
+    admin,
+    'POST',
+    `/_latchkey/api/clusters/${cluster}/service-account-token`,
+    body,
+  );
   if (r.status !== 200) throw new Error(`token: ${JSON.stringify(r.json)}`);
   return String(r.json.token);
 }

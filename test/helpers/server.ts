@@ -75,8 +75,15 @@ export async function runAwsCli(
   }
 }
 
-/** Runs a Python snippet (boto3) and returns its stdout. */
-export async function runPython(code: string, env: NodeJS.ProcessEnv): Promise<string> {
-  const { stdout } = await exec('python3', ['-c', code], { env, timeout: 60_000 });
+/** Runs a Python snippet (boto3) and returns its stdout; `input` is written to its stdin. */
+export async function runPython(
+  code: string,
+  env: NodeJS.ProcessEnv,
+  input?: string,
+): Promise<string> {
+  const child = exec('python3', ['-c', code], { env, timeout: 60_000 });
+  if (input !== undefined) child.child.stdin?.end(input);
+  else child.child.stdin?.end();
+  const { stdout } = await child;
   return stdout;
 }

@@ -15,11 +15,22 @@ let issuer: string;
 
 beforeAll(async () => {
   t = await startTestServer();
-  sts = new STSClient({ endpoint: t.server.url, region: 'us-east-1', maxAttempts: 1, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+  sts = new STSClient({
+    endpoint: t.server.url,
+    region: 'us-east-1',
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
+  });
   const provider = await createClusterWithProvider(t.server.url, t.admin, 'dev');
   issuer = provider.issuer;
   await createClusterWithProvider(t.server.url, t.admin, 'other');
-  roleArn = await createIrsaRole(t.server.url, t.admin, 'reader', provider, 'system:serviceaccount:default:reader');
+  roleArn = await createIrsaRole(
+    t.server.url,
+    t.admin,
+    'reader',
+    provider,
+    'system:serviceaccount:default:reader',
+  );
 });
 afterAll(async () => {
   await t.stop();
@@ -27,7 +38,14 @@ afterAll(async () => {
 
 async function assume(token: string, extra: Record<string, unknown> = {}) {
   try {
-    await sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: roleArn, RoleSessionName: 's1', WebIdentityToken: token, ...extra }));
+    await sts.send(
+      new AssumeRoleWithWebIdentityCommand({
+        RoleArn: roleArn,
+        RoleSessionName: 's1',
+        WebIdentityToken: token,
+        ...extra,
+      }),
+    );
     return { name: 'ok', status: 200, message: '' };
   } catch (err) {
     const e = err as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
@@ -50,20 +68,33 @@ async function credentialsIssued(): Promise<number> {
 
 describe('AssumeRoleWithWebIdentity: hostile tokens', () => {
   it('alg none is InvalidIdentityToken', async () => {
-    const real = await mintToken(t.admin, 'dev', { namespace: 'default', serviceAccount: 'reader' });
+    const real = await mintToken(t.admin, 'dev', {
+      namespace: 'default',
+      serviceAccount: 'reader',
+    });
     const [, payload] = real.split('.');
     const r = await assume(`${b64({ alg: 'none', typ: 'JWT' })}.${payload}.`);
     expect(r).toMatchObject({ name: 'InvalidIdentityTokenException', status: 400 });
   });
 
   it('HS256 signed with the issuer’s public key is InvalidIdentityToken', async () => {
-    const jwks = (await (await fetch(`${issuer}/keys`)).json()) as { keys: Record<string, unknown>[] };
-    const real = await mintToken(t.admin, 'dev', { namespace: 'default', serviceAccount: 'reader' });
+    const jwks = (await (await fetch(`${issuer}/keys`)).json()) as {
+      keys: Record<string, unknown>[];
+    };
+    const real = await mintToken(t.admin, 'dev', {
+      namespace: 'default',
+      serviceAccount: 'reader',
+    });
     const [, payload] = real.split('.');
     const header = b64({ alg: 'HS256', kid: jwks.keys[0]?.kid });
     const { createHmac } = await import('node:crypto');
-    const sig = createHmac('sha256', JSON.stringify(jwks.keys[0])).update(`${header}.${payload}`).digest('base64url');
-    expect(await assume(`${header}.${payload}.${sig}`)).toMatchObject({ name: 'InvalidIdentityTokenException', status: 400 });
+    const sig = createHmac('sha256', JSON.stringify(jwks.keys[0]))
+      .update(`${header}.${payload}`)
+      .digest('base64url');
+    expect(await assume(`${header}.${payload}.${sig}`)).toMatchObject({
+      name: 'InvalidIdentityTokenException',
+      status: 400,
+    });
   });
 
   it('an unknown kid, a foreign key and a tampered payload are refused', async () => {
@@ -80,21 +111,33 @@ describe('AssumeRoleWithWebIdentity: hostile tokens', () => {
     expect((await assume(forged)).name).toBe('InvalidIdentityTokenException');
     const real = await mintToken(t.admin, 'dev', { namespace: 'default', serviceAccount: 'other' });
     const [h, , s] = real.split('.');
-    const claims = JSON.parse(Buffer.from(real.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+    const claims = JSON.parse(
+      Buffer.from(real.split('.')[1] ?? '', 'base64url').toString(),
+    ) as Record<string, unknown>;
     const tampered = `${h}.${b64({ ...claims, sub: 'system:serviceaccount:default:reader' })}.${s}`;
     expect((await assume(tampered)).name).toBe('InvalidIdentityTokenException');
   });
 
   it('a token of another cluster’s issuer is refused (its provider is in the account, the role does not trust it)', async () => {
-    const other = await mintToken(t.admin, 'other', { namespace: 'default', serviceAccount: 'reader' });
+    const other = await mintToken(t.admin, 'other', {
+      namespace: 'default',
+      serviceAccount: 'reader',
+    });
     const r = await assume(other);
     expect(r.status).toBe(403);
     expect(r.name).toBe('AccessDenied');
   });
 
   it('audience pods.eks.amazonaws.com is Incorrect token audience', async () => {
-    const token = await mintToken(t.admin, 'dev', { namespace: 'default', serviceAccount: 'reader', audience: 'pods.eks.amazonaws.com' });
-    expect(await assume(token)).toMatchObject({ name: 'InvalidIdentityTokenException', message: 'Incorrect token audience' });
+    const token = await mintToken(t.admin, 'dev', {
+      namespace: 'default',
+      serviceAccount: 'reader',
+      audience: 'pods.eks.amazonaws.com',
+    });
+    expect(await assume(token)).toMatchObject({
+      name: 'InvalidIdentityTokenException',
+      message: 'Incorrect token audience',
+    });
   });
 
   it('an issuer with no provider in the account is refused', async () => {
@@ -110,11 +153,16 @@ describe('AssumeRoleWithWebIdentity: hostile tokens', () => {
       .sign(privateKey);
     const r = await assume(token);
     expect(r).toMatchObject({ name: 'InvalidIdentityTokenException', status: 400 });
-    expect(r.message).toBe('No OpenIDConnect provider found in your account for https://issuer.example.com');
+    expect(r.message).toBe(
+      'No OpenIDConnect provider found in your account for https://issuer.example.com',
+    );
   });
 
   it('request validation: token length, session name, duration, ProviderId', async () => {
-    const token = await mintToken(t.admin, 'dev', { namespace: 'default', serviceAccount: 'reader' });
+    const token = await mintToken(t.admin, 'dev', {
+      namespace: 'default',
+      serviceAccount: 'reader',
+    });
     expect((await assume('abc')).name).toBe('ValidationError');
     expect((await assume('a'.repeat(20_001))).name).toBe('ValidationError');
     expect((await assume(token, { RoleSessionName: 'x' })).name).toBe('ValidationError');
@@ -126,7 +174,10 @@ describe('AssumeRoleWithWebIdentity: hostile tokens', () => {
 
   it('nothing was issued, and the raw tokens are not in the audit trail', async () => {
     expect(await credentialsIssued()).toBe(0);
-    const token = await mintToken(t.admin, 'dev', { namespace: 'default', serviceAccount: 'reader' });
+    const token = await mintToken(t.admin, 'dev', {
+      namespace: 'default',
+      serviceAccount: 'reader',
+    });
     await assume(token, { DurationSeconds: 899 });
     const rows = await t.server.store.db.selectFrom('audit_events').select('record').execute();
     expect(JSON.stringify(rows)).not.toContain(token.split('.')[2]);
