@@ -8,10 +8,13 @@
  * (c) 50 policies × 20 statements across 50 services, plus a resource policy;
  * (d) cost independence: (c) against one statement for the request's service.
  *
- * Both sides are warmed up; throughput is the best of three alternating rounds per side. Not registered in bench/run.ts;
+ * Both sides are warmed up; throughput is the best of five alternating rounds per side, each
+ * measured after a full garbage collection. Not registered in bench/run.ts;
  * run it alone with `npx tsx bench/policy.ts`.
  */
 import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { loadPolicy } from '@cloud-copilot/iam-policy';
 import { authorize } from '../node_modules/@cloud-copilot/iam-simulate/dist/esm/core_engine/CoreSimulatorEngine.js';
 import { DiscoveryContextKeyConstraints } from '../node_modules/@cloud-copilot/iam-simulate/dist/esm/context_keys/discoveryContextKeyConstraints.js';
@@ -189,9 +192,9 @@ function costRatio(name: string, big: Scenario, small: Scenario): BenchLine {
   warm(smallRun);
   let bigOps = 0;
   let smallOps = 0;
-  for (let round = 0; round < 3; round++) {
-    bigOps = Math.max(bigOps, opsPerSecond(bigRun, 500));
-    smallOps = Math.max(smallOps, opsPerSecond(smallRun, 500));
+  for (let round = 0; round < ROUNDS; round++) {
+    bigOps = Math.max(bigOps, measure(bigRun));
+    smallOps = Math.max(smallOps, measure(smallRun));
   }
   const ratio = smallOps / bigOps;
   return {
@@ -246,6 +249,20 @@ function reference(s: Scenario): () => string {
     }).result;
 }
 
+// A full collection before each measuring window, so neither side pays for the other's garbage
+// (iam-simulate allocates heavily). `--expose-gc` set at run time, then `gc` taken from a context.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
+
+/** Alternating measuring rounds per side; the best counts. */
+const ROUNDS = 5;
+
+/** Throughput of `fn`, measured after a full collection. */
+function measure(fn: () => unknown, ms = 500): number {
+  collect();
+  return opsPerSecond(fn, ms);
+}
+
 /** Runs `fn` for about `ms` milliseconds. */
 function warm(fn: () => unknown, ms = 400): void {
   const end = performance.now() + ms;
@@ -262,16 +279,19 @@ function compare(s: Scenario): BenchLine[] {
   if (!same) throw new Error(`${s.name}: engines disagree (${expected} vs ${got})`);
   // Warm both up until the JIT has settled, then alternate rounds and keep the best of each:
   // other load on the machine then hits both sides alike.
+  // Latency of each side on its own heap state, before the other has run its rounds.
+  collect();
   warm(mine);
+  const p99Ours = percentileMicros(mine, 50_000);
+  collect();
   warm(theirs);
+  const p99Theirs = percentileMicros(theirs, 5_000);
   let opsOurs = 0;
   let opsTheirs = 0;
-  for (let round = 0; round < 3; round++) {
-    opsOurs = Math.max(opsOurs, opsPerSecond(mine, 500));
-    opsTheirs = Math.max(opsTheirs, opsPerSecond(theirs, 500));
+  for (let round = 0; round < ROUNDS; round++) {
+    opsOurs = Math.max(opsOurs, measure(mine));
+    opsTheirs = Math.max(opsTheirs, measure(theirs));
   }
-  const p99Ours = percentileMicros(mine, 50_000);
-  const p99Theirs = percentileMicros(theirs, 5_000);
   return [
     {
       name: `policy decision, ${s.name}`,

@@ -16,18 +16,6 @@ export interface ArnParts {
   resource: string;
 }
 
-/** The positions of the first five colons of `arn`; undefined when it has fewer. */
-export function arnColons(arn: string): number[] | undefined {
-  const out: number[] = [];
-  let at = -1;
-  for (let i = 0; i < 5; i++) {
-    at = arn.indexOf(':', at + 1);
-    if (at < 0) return undefined;
-    out.push(at);
-  }
-  return out;
-}
-
 /** Splits `arn` at its first five colons; undefined when it has fewer than six segments. */
 export function splitArn(arn: string): ArnParts | undefined {
   const c1 = arn.indexOf(':');

@@ -65,8 +65,13 @@ export class ActionSet {
 export interface ResourceTarget {
   /** The request resource. */
   readonly resource: string;
-  /** The positions of its first five colons, when it is an ARN. */
-  colons(): readonly number[] | undefined;
+  /** Whether it is an ARN; when it is, `c0`…`c4` are the positions of its first five colons. */
+  isArn(): boolean;
+  readonly c0: number;
+  readonly c1: number;
+  readonly c2: number;
+  readonly c3: number;
+  readonly c4: number;
   readonly values: ContextValues;
 }
 
@@ -96,19 +101,19 @@ class ArnPattern implements ResourcePattern {
   }
 
   match(target: ResourceTarget): boolean | VariableRef {
-    const c = target.colons();
-    if (c === undefined) return false;
+    if (!target.isArn()) return false;
     const s = target.resource;
+    const { c0, c1, c2, c3, c4 } = target;
     // Segment by segment, in place: no substrings of the request resource are made.
     if (
-      !this.#partition.testAt(s, c[0]! + 1, c[1]!) ||
-      !this.#service.testAt(s, c[1]! + 1, c[2]!) ||
-      !this.#region.testAt(s, c[2]! + 1, c[3]!) ||
-      !this.#account.testAt(s, c[3]! + 1, c[4]!)
+      !this.#partition.testAt(s, c0 + 1, c1) ||
+      !this.#service.testAt(s, c1 + 1, c2) ||
+      !this.#region.testAt(s, c2 + 1, c3) ||
+      !this.#account.testAt(s, c3 + 1, c4)
     ) {
       return false;
     }
-    return this.#resource.matchAt(s, c[4]! + 1, s.length, target.values);
+    return this.#resource.matchAt(s, c4 + 1, s.length, target.values);
   }
 }
 

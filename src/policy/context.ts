@@ -65,7 +65,8 @@ class SmallValues {
 
 const SMALL = 16;
 
-function normaliseValue(v: ContextValue): string | readonly string[] | undefined {
+/** A context value as evaluation reads it: a string, or a non-empty list of strings. */
+export function normaliseValue(v: ContextValue): string | readonly string[] | undefined {
   if (typeof v === 'string') return v;
   if (typeof v === 'number' || typeof v === 'boolean') return String(v);
   if (v instanceof Date) return formatAwsTime(v);
@@ -82,42 +83,11 @@ function normaliseValue(v: ContextValue): string | readonly string[] | undefined
  */
 export function prepareContext(context: RequestContext | PreparedContext): PreparedContext {
   if (isPrepared(context)) return context;
-  return { prepared: true, values: normalise(context) };
+  return { prepared: true, values: normaliseContext(context) };
 }
 
-/**
- * A raw context read in place: a key is first looked up as the policy spells it (callers and
- * policies usually agree on AWS's spelling), and only when that misses does the context get
- * normalised for a case-insensitive look-up.
- */
-class RawValues {
-  #normalised: PreparedContext['values'] | undefined;
-  constructor(private readonly raw: RequestContext) {}
-
-  get(key: string, spelled?: string): string | readonly string[] | undefined {
-    if (spelled !== undefined) {
-      const v: unknown = this.raw[spelled];
-      if (typeof v === 'string') return v;
-      if (Array.isArray(v)) return v.length === 0 ? undefined : (v as readonly string[]);
-      if (typeof v === 'number' || typeof v === 'boolean' || v instanceof Date) {
-        return normaliseValue(v);
-      }
-      // Absent, or not a context value (e.g. an inherited property): look it up properly.
-    }
-    this.#normalised ??= normalise(this.raw);
-    return this.#normalised.get(key);
-  }
-}
-
-/** The context's values by lower-cased key (what evaluation reads). */
-export function contextValues(
-  context: RequestContext | PreparedContext,
-): PreparedContext['values'] {
-  if (isPrepared(context)) return context.values;
-  return new RawValues(context);
-}
-
-function normalise(context: RequestContext): PreparedContext['values'] {
+/** The context's values by lower-cased key, normalised (see {@link prepareContext}). */
+export function normaliseContext(context: RequestContext): PreparedContext['values'] {
   let values: SmallValues | Map<string, string | readonly string[]> = new SmallValues();
   let n = 0;
   for (const key in context) {
@@ -132,7 +102,8 @@ function normalise(context: RequestContext): PreparedContext['values'] {
   return values;
 }
 
-function isPrepared(c: RequestContext | PreparedContext): c is PreparedContext {
+/** Whether `c` was made by {@link prepareContext}. */
+export function isPrepared(c: RequestContext | PreparedContext): c is PreparedContext {
   return (
     (c as PreparedContext).prepared === true && typeof (c as PreparedContext).values === 'object'
   );

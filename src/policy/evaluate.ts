@@ -16,7 +16,7 @@
  *    an identity-policy allow; naming the caller (or its role) suffices.
  * 5. Otherwise the request is implicitly denied.
  */
-import { arnColons, splitArn } from './arn.js';
+import { splitArn } from './arn.js';
 import type {
   CompiledPolicy,
   CompiledStatement,
@@ -24,9 +24,10 @@ import type {
   ResourceTarget,
 } from './compile.js';
 import type { ConditionScope } from './conditions/condition.js';
-import { contextValues } from './context.js';
+import { isPrepared, normaliseContext, normaliseValue } from './context.js';
 import type {
   AuthorizationRequest,
+  ContextValue,
   Decision,
   Denial,
   EvaluateOptions,
@@ -95,20 +96,28 @@ const EMPTY = new Tally();
 type Outcome = Mismatch | PrincipalMatchKind | true;
 
 /**
- * One evaluation: the request's facts, and what it collects. The trace is kept compact (three
- * parallel arrays) and only turned into {@link TraceEntry} objects when read.
+ * One evaluation: the request's facts, and what it collects. The trace is kept compact (one
+ * log of outcomes) and only turned into {@link TraceEntry} objects when read.
  */
-class Evaluation implements ConditionScope, ResourceTarget {
+class Evaluation implements ConditionScope, ResourceTarget, ContextValues {
+  /** The context's values: a prepared context's, or this evaluation reading the raw context. */
   readonly values: ContextValues;
+  readonly #raw: RequestContext | undefined;
+  #normalised: ContextValues | undefined;
   readonly action: RequestAction;
   readonly service: string;
   readonly name: string;
   readonly resource: string;
-  /** The request resource's first five colons; null until needed, undefined if not an ARN. */
-  #colons: readonly number[] | undefined | null = null;
+  /** Whether the request resource is an ARN; null until needed. */
+  #isArn: boolean | null = null;
+  c0 = 0;
+  c1 = 0;
+  c2 = 0;
+  c3 = 0;
+  c4 = 0;
   /**
-   * What was evaluated, in order: for each group its policy type and policies, then the outcome
-   * of each statement examined (flattened into one array: a type string starts a group).
+   * What was evaluated, in order, flattened: for each group its policy type and policies, then
+   * the outcome of each statement examined (their number is known from the policies).
    */
   readonly #log: (PolicyType | readonly CompiledPolicy[] | Outcome)[] = [];
   missingKeys: string[] = NO_KEYS;
@@ -119,7 +128,13 @@ class Evaluation implements ConditionScope, ResourceTarget {
     readonly principal: RequestPrincipal,
     readonly full: boolean,
   ) {
-    this.values = contextValues(request.context);
+    const context = request.context;
+    if (isPrepared(context)) {
+      this.values = context.values;
+    } else {
+      this.#raw = context;
+      this.values = this;
+    }
     const action = splitAction(request.action);
     this.action = action;
     this.service = action.service;
@@ -127,9 +142,42 @@ class Evaluation implements ConditionScope, ResourceTarget {
     this.resource = request.resource;
   }
 
-  colons(): readonly number[] | undefined {
-    if (this.#colons === null) this.#colons = arnColons(this.resource);
-    return this.#colons;
+  /**
+   * A raw context read in place: a key is first looked up as the policy spells it (callers and
+   * policies usually agree on AWS's spelling); only when that misses is the context normalised
+   * for a case-insensitive look-up.
+   */
+  get(key: string, spelled?: string): string | readonly string[] | undefined {
+    const raw = this.#raw as RequestContext;
+    if (spelled !== undefined) {
+      const v: unknown = raw[spelled];
+      if (typeof v === 'string') return v;
+      if (
+        Array.isArray(v) ||
+        typeof v === 'number' ||
+        typeof v === 'boolean' ||
+        v instanceof Date
+      ) {
+        return normaliseValue(v as ContextValue);
+      }
+      // Absent, or not a context value (e.g. an inherited property): look it up properly.
+    }
+    this.#normalised ??= normaliseContext(raw);
+    return this.#normalised.get(key);
+  }
+
+  isArn(): boolean {
+    if (this.#isArn === null) {
+      // The first five colons, found once; resource patterns match the segments in place.
+      const r = this.resource;
+      this.c0 = r.indexOf(':');
+      this.c1 = this.c0 < 0 ? -1 : r.indexOf(':', this.c0 + 1);
+      this.c2 = this.c1 < 0 ? -1 : r.indexOf(':', this.c1 + 1);
+      this.c3 = this.c2 < 0 ? -1 : r.indexOf(':', this.c2 + 1);
+      this.c4 = this.c3 < 0 ? -1 : r.indexOf(':', this.c3 + 1);
+      this.#isArn = this.c4 >= 0;
+    }
+    return this.#isArn;
   }
 
   missing(name: string): void {

@@ -6,6 +6,8 @@ import { StringTemplate } from '../variables.js';
 import type { ValueSetMatcher } from './matcher.js';
 
 function parseBool(s: string): boolean | undefined {
+  if (s === 'true') return true;
+  if (s === 'false') return false;
   const l = s.toLowerCase();
   return l === 'true' ? true : l === 'false' ? false : undefined;
 }
