@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import type { AuditTrail } from '../audit/index.js';
@@ -32,6 +32,10 @@ export interface AppDeps {
   restServices: RestService[];
   /** The documents of the issuer with this id, or undefined when there is none. */
   issuer(issuerId: string): Promise<IssuerDocuments | undefined>;
+  /** The S3 API: every request that is not an API call or one of Latchkey's own paths. */
+  s3: { handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
+  /** With `s3.example.test`, any request to `<bucket>.s3.example.test` is S3's. */
+  virtualHostDomain?: string | undefined;
 }
 
 /**
@@ -101,7 +105,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     const sigv4Request = toSigV4Request(raw);
     const parsed = parseSignature(sigv4Request);
     const restService = rest.serviceFor(parsed.signature?.service);
-    if (isQueryRequest(raw) || restService !== undefined) {
+    const s3 = parsed.signature?.service === 's3' || isVirtualHosted(raw, deps.virtualHostDomain);
+    if (!s3 && (isQueryRequest(raw) || restService !== undefined)) {
       let body: Buffer;
       try {
         body = await readBody(raw, API_BODY_LIMIT);
@@ -121,17 +126,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
           : await rest.dispatch(restService, sigv4Request, parsed, body, request.ip),
       );
     }
-    // S3 lands here once the object store is built.
-    return send(reply, {
-      status: 501,
-      headers: { 'content-type': 'application/xml' },
-      body:
-        '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code>' +
-        '<Message>A header or operation you provided implies functionality that is not implemented.</Message></Error>',
-    });
+    // S3 streams its bodies both ways on the raw request and response.
+    reply.hijack();
+    await deps.s3.handle(raw, reply.raw);
   });
 
   return app;
+}
+
+/** A request whose Host is `<bucket>.<domain>` (S3's virtual-hosted style). */
+function isVirtualHosted(req: IncomingMessage, domain: string | undefined): boolean {
+  if (domain === undefined) return false;
+  const host = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+  return host.endsWith(`.${domain}`);
 }
 
 /** A Query call: a form-encoded POST, or any request to `/` with an `Action` parameter. */

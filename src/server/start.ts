@@ -33,6 +33,7 @@ import {
   SessionRevocations,
 } from '../sessions/index.js';
 import { parsePolicy } from '../policy/index.js';
+import { createS3Service } from '../s3/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { createStsQueryService, type TrustEvaluator } from '../sts/index.js';
 import { buildApp } from './app.js';
@@ -52,6 +53,8 @@ export interface ServerOptions {
   auditExportDir?: string | undefined;
   /** The URL clients and issuers' relying parties reach this server at (default: its listening URL). */
   publicUrl?: string | undefined;
+  /** S3 virtual-hosted style: with `s3.example.test`, `<bucket>.s3.example.test` is a bucket. */
+  s3VirtualHostDomain?: string | undefined;
   logger?: Logger | undefined;
 }
 
@@ -121,11 +124,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }, 3_600_000);
     pruneTimer.unref();
 
+    const s3 = createS3Service({
+      db: store.db,
+      dataDir: options.dataDir,
+      resolver,
+      authorizer,
+      region,
+      logger,
+      virtualHostDomain: options.s3VirtualHostDomain,
+    });
+    await s3.ready();
+
     const app = buildApp({
       logger,
       resolver,
       trail,
       region,
+      s3,
+      virtualHostDomain: options.s3VirtualHostDomain,
       queryServices: [
         createIamQueryService({
           users,
@@ -220,7 +236,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       store,
       async close() {
         clearInterval(pruneTimer);
+        // In-flight requests get a grace period; a client that stalls mid-body does not hold
+        // the shutdown.
+        const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
         await app.close();
+        clearTimeout(force);
         await trail.drain();
         await store.close();
       },
@@ -230,6 +250,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     throw err;
   }
 }
+
+/** How long `close()` waits for in-flight requests before cutting their connections. */
+const CLOSE_GRACE_MS = 2_000;
 
 /** The address a client on this machine reaches a listener on. */
 function clientHost(host: string): string {

@@ -3,6 +3,7 @@
  * one list serves SQLite and PostgreSQL. Never edit a migration that has shipped: add one.
  */
 import type { Kysely, Migration } from 'kysely';
+import { s3Migrations } from '../s3/index.js';
 
 export const migrations: Record<string, Migration> = {
   '0001_foundation': {
@@ -257,4 +258,6 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // The S3 store's tables (defined beside its code; numbered in this one sequence).
+  ...s3Migrations,
 };

@@ -2,6 +2,7 @@
  * Table types of the store. Times are ISO-8601 strings (UTC, millisecond precision) so they
  * sort and compare the same way on SQLite and PostgreSQL.
  */
+import type { S3Tables } from '../s3/index.js';
 
 export interface AccountTable {
   account_id: string;
@@ -35,8 +36,8 @@ export interface UserPolicyAttachmentTable {
   attached_at: string;
 }
 
-/** The whole schema, as Kysely sees it. */
-export interface Database {
+/** The whole schema, as Kysely sees it (the S3 store's tables are defined beside it). */
+export interface Database extends S3Tables {
   accounts: AccountTable;
   iam_users: IamUserTable;
   access_keys: AccessKeyTable;

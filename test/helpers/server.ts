@@ -20,7 +20,7 @@ export interface TestServer {
 
 /** Starts a server for one test file. */
 export async function startTestServer(
-  options: { databaseUrl?: string; auditExportDir?: string } = {},
+  options: { databaseUrl?: string; auditExportDir?: string; s3VirtualHostDomain?: string } = {},
 ): Promise<TestServer> {
   const dir = tempDir();
   const server = await startServer({
@@ -29,6 +29,7 @@ export async function startTestServer(
     dataDir: dir.path,
     databaseUrl: options.databaseUrl,
     auditExportDir: options.auditExportDir,
+    s3VirtualHostDomain: options.s3VirtualHostDomain,
     logger: pino({ level: 'silent' }),
   });
   const admin = readProfile(dir.path, 'latchkey');
