@@ -1,4 +1,4 @@
-import { isAwsError } from '../errors/index.js';
+import { randomUUID } from 'node:crypto';
 import { redactSecrets } from './redact.js';
 import type { CloudTrailRecord, UserIdentity } from './record.js';
 import { auditUnavailable, type AuditTrail } from './trail.js';
@@ -33,6 +33,23 @@ export interface AuditNotes {
   recipientAccountId?: string;
   data?: Record<string, unknown>;
   resources?: { ARN: string; accountId?: string; type?: string }[];
+  /**
+   * Another account the call touched (a bucket's owner, a role's account): it receives a copy
+   * of the record, and both carry the same `sharedEventID`, as CloudTrail does.
+   */
+  sharedWith?: string;
+}
+
+/** An error a client is answered with: AWS's (`AwsError`) or S3's (`S3Error`). */
+interface AnsweredError extends Error {
+  code: string;
+  status: number;
+  explanation?: Record<string, unknown>;
+}
+
+function isAnsweredError(err: unknown): err is AnsweredError {
+  const e = err as Partial<AnsweredError> | null;
+  return err instanceof Error && typeof e?.code === 'string' && typeof e.status === 'number';
 }
 
 /**
@@ -62,15 +79,21 @@ export async function auditedCall<T>(
     record.responseElements = kind === 'read' ? null : redactSecrets(describe(result));
   } catch (err) {
     failure = err;
-    record.errorCode = isAwsError(err) ? err.code : 'InternalFailure';
-    record.errorMessage = isAwsError(err) ? err.message : 'An internal error occurred.';
-    const explanation = isAwsError(err) ? err.explanation : undefined;
+    const answered = isAnsweredError(err);
+    record.errorCode = answered ? err.code : 'InternalFailure';
+    record.errorMessage = answered ? err.message : 'An internal error occurred.';
+    const explanation = answered ? err.explanation : undefined;
     if (explanation !== undefined) notes.data = { ...notes.data, decision: explanation };
   }
   applyNotes(record, notes);
-  if (kind === 'read') trail.writeLater(record);
+  const records = [record];
+  if (notes.sharedWith !== undefined && notes.sharedWith !== record.recipientAccountId) {
+    record.sharedEventID = randomUUID();
+    records.push({ ...record, eventID: randomUUID(), recipientAccountId: notes.sharedWith });
+  }
+  if (kind === 'read') for (const r of records) trail.writeLater(r);
   else {
-    await trail.write(record, 'complete').catch(() => {
+    await Promise.all(records.map((r) => trail.write(r, 'complete'))).catch(() => {
       throw auditUnavailable();
     });
   }

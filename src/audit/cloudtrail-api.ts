@@ -64,6 +64,7 @@ export function createCloudTrailService(deps: {
           if (category === 'insight') return { Events: [] };
           const page = await searchAudit(deps.db, {
             accountId: principal.accountId,
+            managementOnly: true,
             ...(attribute ? { attribute } : {}),
             ...(startTime ? { startTime } : {}),
             ...(endTime ? { endTime } : {}),

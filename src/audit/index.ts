@@ -13,4 +13,4 @@ export {
 } from './record.js';
 export { REDACTED, redactSecrets } from './redact.js';
 export { searchAudit, type AuditPage, type AuditQuery } from './search.js';
-export { AuditTrail, auditUnavailable } from './trail.js';
+export { AuditTrail, auditUnavailable, DiscardingAuditTrail } from './trail.js';

@@ -7,7 +7,7 @@ import type { Principal } from '../auth/index.js';
 
 /** CloudTrail's `userIdentity`. */
 export interface UserIdentity {
-  type: 'IAMUser' | 'AssumedRole' | 'WebIdentityUser' | 'AWSService' | 'Unknown';
+  type: 'IAMUser' | 'AssumedRole' | 'WebIdentityUser' | 'AWSService' | 'AWSAccount' | 'Unknown';
   principalId?: string;
   arn?: string;
   accountId?: string;

@@ -13,6 +13,8 @@ export interface AuditQuery {
   denied?: boolean;
   /** Only calls by this principal ARN. */
   principalArn?: string;
+  /** Leave out data events (LookupEvents shows management events only). */
+  managementOnly?: boolean;
   startTime?: Date;
   endTime?: Date;
   limit: number;
@@ -51,6 +53,7 @@ export async function searchAudit(db: Kysely<Database>, query: AuditQuery): Prom
         query.attribute,
         query.denied,
         query.principalArn,
+        query.managementOnly,
         query.startTime,
         query.endTime,
       ]),
@@ -68,6 +71,7 @@ export async function searchAudit(db: Kysely<Database>, query: AuditQuery): Prom
   if (query.startTime) q = q.where('event_time', '>=', cloudTrailSecond(query.startTime));
   if (query.endTime) q = q.where('event_time', '<=', cloudTrailSecond(query.endTime));
   if (query.denied) q = q.where('denied', '=', 1);
+  if (query.managementOnly) q = q.where('data_event', '=', 0);
   if (query.principalArn) q = q.where('principal_arn', '=', query.principalArn);
   if (query.attribute) {
     const { key, value } = query.attribute;

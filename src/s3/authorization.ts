@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { Authorizer } from '../auth/index.js';
+import { isAwsError } from '../errors/index.js';
 import {
   compilePolicyText,
   evaluatePolicies,
@@ -257,13 +258,28 @@ export class S3Authorizer {
     const context = { ...base, ...check.context };
     if (caller.kind === 'signed') {
       if (!this.enabled) return;
-      await this.authorizer.authorize(caller.principal, {
-        action: check.action,
-        resource: check.resource,
-        ...(bucket ? { resourceAccount: bucket.ownerAccount } : {}),
-        ...(bucket?.policy ? { resourcePolicy: bucket.policy } : {}),
-        context,
-      });
+      try {
+        await this.authorizer.authorize(caller.principal, {
+          action: check.action,
+          resource: check.resource,
+          ...(bucket ? { resourceAccount: bucket.ownerAccount } : {}),
+          ...(bucket?.policy ? { resourcePolicy: bucket.policy } : {}),
+          context,
+        });
+      } catch (err) {
+        if (!isAwsError(err) || err.code !== 'AccessDenied') throw err;
+        // S3 explains denials within the bucket owner's account (quoting the resource, unlike
+        // IAM); a caller from another account learns only "Access Denied".
+        const sameAccount =
+          bucket === undefined || bucket.ownerAccount === caller.principal.accountId;
+        const message = sameAccount
+          ? err.message.replace(
+              `on resource: ${check.resource} `,
+              `on resource: "${check.resource}" `,
+            )
+          : undefined;
+        throw new S3Error('AccessDenied', message, {}, err.explanation);
+      }
       return;
     }
     const policy = bucket?.policy ? this.#compile(bucket.name, bucket.policy) : undefined;

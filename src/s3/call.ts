@@ -40,6 +40,8 @@ export interface S3Call {
   /** Global and authentication condition keys of this request. */
   context: ConditionContext;
   env: S3Env;
+  /** What the call learnt on its way, for its audit record. */
+  seen: { bucketOwner?: string };
 }
 
 /** What a handler answers; the service writes it. */
@@ -87,6 +89,7 @@ export async function authorize(
   check: PermissionCheck,
   bucket: BucketRecord | undefined,
 ): Promise<void> {
+  if (bucket !== undefined) call.seen.bucketOwner = bucket.ownerAccount;
   await call.env.authorizer.check(call.caller, check, bucket, call.context);
 }
 

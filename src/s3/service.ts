@@ -7,7 +7,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { auditedCall, type AuditTrail } from '../audit/index.js';
 import type { Authorizer, CredentialResolver } from '../auth/index.js';
+import { s3AuditRecord } from './audit.js';
 import { authenticateS3 } from './authenticate.js';
 import { edgeFactsOf, requestContext, S3Authorizer } from './authorization.js';
 import type { S3Call, S3Env, S3Response } from './call.js';
@@ -26,6 +28,8 @@ export interface S3ServiceDeps<DB extends S3Tables = S3Tables> {
   dataDir: string;
   resolver: CredentialResolver;
   authorizer: Authorizer;
+  /** Every authenticated or anonymous call is recorded (object-level calls as data events). */
+  trail: AuditTrail;
   region: string;
   logger: Logger;
   /** With `s3.example.test`, `bucket.s3.example.test` addresses `bucket` (virtual-hosted style). */
@@ -96,8 +100,27 @@ export function createS3Service<DB extends S3Tables>(deps: S3ServiceDeps<DB>): S
         payload,
         context: requestContext(facts, caller, req.headers),
         env,
+        seen: {},
       };
-      const response = await HANDLERS[operation](call);
+      const { record, notes } = await s3AuditRecord(call, facts.sourceIp);
+      const response = await auditedCall(
+        deps.trail,
+        record,
+        notes,
+        async () => {
+          try {
+            return await HANDLERS[operation](call);
+          } finally {
+            // The bucket's owner receives the record too when it is another account.
+            const owner = call.seen.bucketOwner;
+            if (owner !== undefined) {
+              if (caller.kind === 'anonymous') notes.recipientAccountId = owner;
+              else notes.sharedWith = owner;
+            }
+          }
+        },
+        () => null,
+      );
       await send(res, response, head);
     } catch (err) {
       const error = toS3Error(err);

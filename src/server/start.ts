@@ -129,6 +129,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       dataDir: options.dataDir,
       resolver,
       authorizer,
+      trail,
       region,
       logger,
       virtualHostDomain: options.s3VirtualHostDomain,

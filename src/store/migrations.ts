@@ -260,4 +260,13 @@ export const migrations: Record<string, Migration> = {
   },
   // The S3 store's tables (defined beside its code; numbered in this one sequence).
   ...s3Migrations,
+  '0012_audit_data_events': {
+    async up(db: Kysely<unknown>) {
+      // Data events (S3 object-level calls) are kept out of LookupEvents, as in CloudTrail.
+      await db.schema
+        .alterTable('audit_events')
+        .addColumn('data_event', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+    },
+  },
 };

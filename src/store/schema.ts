@@ -2,6 +2,7 @@
  * Table types of the store. Times are ISO-8601 strings (UTC, millisecond precision) so they
  * sort and compare the same way on SQLite and PostgreSQL.
  */
+import type { Generated } from 'kysely';
 import type { S3Tables } from '../s3/index.js';
 
 export interface AccountTable {
@@ -190,6 +191,8 @@ export interface AuditEventTable {
   denied: number;
   /** 'complete', or 'pending' while a state-changing call is under way. */
   status: string;
+  /** 1 for data events (S3 object-level calls), which LookupEvents leaves out. */
+  data_event: Generated<number>;
   /** The whole CloudTrail record, JSON. */
   record: string;
 }

@@ -51,6 +51,8 @@ export async function assumeRole(deps: AssumeRoleDeps, call: QueryCall): Promise
       `User: ${principal.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`,
     );
   if (role === undefined || role.arn !== roleArn) throw denied();
+  // A role of another account: that account's trail gets the record too (CloudTrail's sharedEventID).
+  call.audit.sharedWith = role.accountId;
 
   const context: Record<string, string | string[]> = { 'sts:RoleSessionName': sessionName };
   if (externalId !== undefined) context['sts:ExternalId'] = externalId;
