@@ -12,6 +12,7 @@ interface ServerFlags {
   publicUrl?: string;
   auditRetentionDays: number;
   auditExportDir?: string;
+  s3VirtualHostDomain?: string;
 }
 
 /** `latchkey server` and `latchkey up`. */
@@ -33,6 +34,10 @@ export function registerServerCommands(program: Command): void {
     .option(
       '--audit-export-dir <dir>',
       'also write audit records as rotating JSONL files here (for a SIEM)',
+    )
+    .option(
+      '--s3-virtual-host-domain <domain>',
+      'S3 virtual-hosted style: requests to <bucket>.<domain> address that bucket',
     )
     .action(async (flags: ServerFlags) => {
       const server = await startServer(flags);
