@@ -236,7 +236,8 @@ function readVersionId(value: string): string {
   });
 }
 
-function readMarker(value: string | undefined): number {
+/** A list call's `Marker`: the offset where the previous page stopped. */
+export function readMarker(value: string | undefined): number {
   if (value === undefined) return 0;
   if (!/^\d{1,6}$/.test(value)) throw new AwsError('ValidationError', 'Invalid Marker.');
   return Number(value);

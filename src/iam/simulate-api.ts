@@ -11,17 +11,21 @@ import {
   compilePolicy,
   evaluatePolicies,
   parsePolicy,
+  statementSpans,
   type CompiledPolicy,
   type ContextValue,
   type Decision,
   type PolicyKind,
   type RequestPrincipal,
+  type StatementSpan,
 } from '../policy/index.js';
 import type { QueryCall, QueryHandler, QueryParams, XmlObject } from '../protocol/index.js';
 import { AWS_MANAGED } from './managed-policies.js';
+import { readMarker } from './policy-api.js';
 import type { NamedPolicy, PolicySetLoader } from './policy-set.js';
 import { parseRoleArn, type RoleDirectory } from './roles.js';
 import type { UserDirectory } from './users.js';
+import { validateInteger } from './validate.js';
 
 /** What simulation works on. */
 export interface SimulateApiDeps {
@@ -182,6 +186,14 @@ function simulate(params: QueryParams, sim: Simulation): XmlObject {
     sim.resourcePolicy === undefined
       ? undefined
       : compile({ id: 'ResourcePolicy', document: sim.resourcePolicy }, 'resource');
+  const maxItems = validateInteger('maxItems', params.get('MaxItems'), { min: 1, max: 1000 }, 100);
+  const start = readMarker(params.get('Marker'));
+  // Where each policy's statements are, for the matched statements' positions.
+  const spans = new Map<string, StatementSpan[]>();
+  for (const p of [...sim.identity, ...sim.boundary]) spans.set(p.id, statementSpans(p.document));
+  if (sim.resourcePolicy !== undefined) {
+    spans.set('ResourcePolicy', statementSpans(sim.resourcePolicy));
+  }
   const results: XmlObject[] = [];
   for (const action of actions) {
     for (const resource of resources.length > 0 ? resources : ['*']) {
@@ -207,10 +219,13 @@ function simulate(params: QueryParams, sim: Simulation): XmlObject {
         },
         { trace: 'full' },
       );
-      results.push(resultXml(action, resource, decision, boundary.length > 0));
+      results.push(resultXml(action, resource, decision, boundary.length > 0, spans));
     }
   }
-  return { EvaluationResults: results, IsTruncated: false };
+  const page = results.slice(start, start + maxItems);
+  return start + maxItems < results.length
+    ? { EvaluationResults: page, IsTruncated: true, Marker: String(start + maxItems) }
+    : { EvaluationResults: page, IsTruncated: false };
 }
 
 function resultXml(
@@ -218,15 +233,25 @@ function resultXml(
   resource: string,
   decision: Decision,
   hasBoundary: boolean,
+  spans: ReadonlyMap<string, StatementSpan[]>,
 ): XmlObject {
   return {
     EvalActionName: action,
     EvalResourceName: resource,
     EvalDecision: decision.decision,
-    MatchedStatements: decision.matched.map((m) => ({
-      SourcePolicyId: m.sid === undefined ? m.policyId : `${m.policyId}#${m.sid}`,
-      SourcePolicyType: sourceType(m.policyId),
-    })),
+    MatchedStatements: decision.matched.map((m) => {
+      const span = spans.get(m.policyId)?.[m.index];
+      return {
+        SourcePolicyId: m.sid === undefined ? m.policyId : `${m.policyId}#${m.sid}`,
+        SourcePolicyType: sourceType(m.policyId),
+        ...(span
+          ? {
+              StartPosition: { Line: span.start.line, Column: span.start.column },
+              EndPosition: { Line: span.end.line, Column: span.end.column },
+            }
+          : {}),
+      };
+    }),
     MissingContextValues: [...decision.missingContextKeys],
     ...(hasBoundary
       ? {
@@ -244,7 +269,8 @@ function sourceType(policyId: string): string {
   if (policyId.startsWith('role/')) return 'role';
   if (policyId.startsWith('user/')) return 'user';
   if (policyId === 'ResourcePolicy') return 'resource';
-  return 'IAM Policy';
+  // IAM's PolicySourceType has no name for request-supplied policies (PolicyInputList.N).
+  return 'none';
 }
 
 /** `PolicyInputList.member.N` documents, named `PolicyInputList.N` as AWS names them. */

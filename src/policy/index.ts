@@ -44,6 +44,7 @@ export {
   type SizeCheckOptions,
 } from './limits.js';
 export { MESSAGES as POLICY_ERROR_MESSAGES } from './errors.js';
+export { statementSpans, type StatementSpan, type TextPosition } from './positions.js';
 export type {
   AuthorizationRequest,
   ConditionEntry,

@@ -110,6 +110,51 @@ describe('SimulatePrincipalPolicy', () => {
     ]);
   });
 
+  it('matched statements carry their positions; results page by MaxItems and Marker', async () => {
+    const document = JSON.stringify(
+      {
+        Version: '2012-10-17',
+        Statement: [
+          { Effect: 'Allow', Action: 'iam:Get*', Resource: '*' },
+          { Effect: 'Deny', Action: 'iam:GetUser', Resource: '*' },
+        ],
+      },
+      null,
+      2,
+    );
+    const run = (Marker?: string) =>
+      iam.send(
+        new SimulateCustomPolicyCommand({
+          PolicyInputList: [document],
+          ActionNames: ['iam:GetRole', 'iam:GetUser', 'iam:CreateRole'],
+          MaxItems: 2,
+          ...(Marker ? { Marker } : {}),
+        }),
+      );
+    const first = await run();
+    expect(first.IsTruncated).toBe(true);
+    expect(first.EvaluationResults?.map((e) => e.EvalDecision)).toEqual([
+      'allowed',
+      'explicitDeny',
+    ]);
+    expect(first.EvaluationResults?.[0]?.MatchedStatements?.[0]).toMatchObject({
+      SourcePolicyId: 'PolicyInputList.1',
+      SourcePolicyType: 'none',
+      StartPosition: { Line: 4, Column: 5 },
+      EndPosition: { Line: 8, Column: 5 },
+    });
+    expect(first.EvaluationResults?.[1]?.MatchedStatements?.[0]).toMatchObject({
+      StartPosition: { Line: 9, Column: 5 },
+      EndPosition: { Line: 13, Column: 5 },
+    });
+    const second = await run(first.Marker);
+    expect(second.IsTruncated).toBe(false);
+    expect(second.EvaluationResults?.map((e) => [e.EvalActionName, e.EvalDecision])).toEqual([
+      ['iam:CreateRole', 'implicitDeny'],
+    ]);
+    await expect(run('not-a-marker')).rejects.toMatchObject({ name: 'ValidationError' });
+  });
+
   it('a malformed policy input is MalformedPolicyDocument', async () => {
     await expect(
       iam.send(
