@@ -7,10 +7,10 @@ import type { IncomingMessage } from 'node:http';
 import type { CredentialResolver, Principal } from '../auth/index.js';
 import {
   parseSignatureV4,
+  sigV4RequestOf,
   SigV4Error,
   verifySignatureV4,
   type ParsedSignatureV4,
-  type SigV4Request,
   type VerifiedSignatureV4,
 } from '../sigv4/index.js';
 import type { PayloadMode } from './body.js';
@@ -41,18 +41,6 @@ export type S3Caller =
 export interface S3Authentication {
   caller: S3Caller;
   payload: PayloadMode;
-}
-
-/** The parts of a request SigV4 signs, exactly as they came on the wire. */
-export function sigV4RequestOf(req: IncomingMessage): SigV4Request {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return {
-    method: req.method ?? 'GET',
-    path: q < 0 ? url : url.slice(0, q),
-    query: q < 0 ? '' : url.slice(q + 1),
-    headers: req.headersDistinct,
-  };
 }
 
 /**

@@ -413,18 +413,23 @@ export class S3Metadata {
   }
 
   /**
+   * Locks an upload's row for the transaction (PostgreSQL; SQLite's writer lock serialises
+   * anyway); `NoSuchUpload` when it was completed or aborted meanwhile.
+   */
+  async #lockUpload(trx: Transaction<S3Tables>, uploadId: string): Promise<void> {
+    let lock = trx.selectFrom('s3_uploads').select('upload_id').where('upload_id', '=', uploadId);
+    if (this.#pg) lock = lock.forUpdate();
+    if ((await lock.executeTakeFirst()) === undefined) throw noSuchUpload(uploadId);
+  }
+
+  /**
    * Records an uploaded part (replacing one with the same number); returns the replaced part's
    * blob. `NoSuchUpload` when the upload was completed or aborted meanwhile.
    */
   async putPart(uploadId: string, part: PartRecord): Promise<string | undefined> {
     try {
       return await this.#db.transaction().execute(async (trx) => {
-        let lock = trx
-          .selectFrom('s3_uploads')
-          .select('upload_id')
-          .where('upload_id', '=', uploadId);
-        if (this.#pg) lock = lock.forUpdate();
-        if ((await lock.executeTakeFirst()) === undefined) throw noSuchUpload(uploadId);
+        await this.#lockUpload(trx, uploadId);
         const existing = await trx
           .selectFrom('s3_parts')
           .select('blob')
@@ -486,12 +491,7 @@ export class S3Metadata {
   ): Promise<{ replaced: string | undefined; partBlobs: string[] }> {
     try {
       return await this.#db.transaction().execute(async (trx) => {
-        let lock = trx
-          .selectFrom('s3_uploads')
-          .select('upload_id')
-          .where('upload_id', '=', uploadId);
-        if (this.#pg) lock = lock.forUpdate();
-        if ((await lock.executeTakeFirst()) === undefined) throw noSuchUpload(uploadId);
+        await this.#lockUpload(trx, uploadId);
         const parts = await trx
           .selectFrom('s3_parts')
           .select(['part_number', 'blob'])

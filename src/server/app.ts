@@ -6,7 +6,7 @@ import type { AuditTrail } from '../audit/index.js';
 import type { CredentialResolver } from '../auth/index.js';
 import { toAwsError } from '../errors/index.js';
 import { renderJsonError, type QueryService, type RestService } from '../protocol/index.js';
-import type { SigV4Request } from '../sigv4/index.js';
+import { sigV4RequestOf } from '../sigv4/index.js';
 import { readBody } from './body.js';
 import { QueryDispatcher, type HttpAnswer } from './query-dispatch.js';
 import type { EdgeContext } from './edge-context.js';
@@ -102,7 +102,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   app.all('/*', async (request, reply) => {
     const raw = request.raw;
-    const sigv4Request = toSigV4Request(raw);
+    const sigv4Request = sigV4RequestOf(raw);
     const parsed = parseSignature(sigv4Request);
     const restService = rest.serviceFor(parsed.signature?.service);
     const s3 = parsed.signature?.service === 's3' || isVirtualHosted(raw, deps.virtualHostDomain);
@@ -150,19 +150,6 @@ function isQueryRequest(req: IncomingMessage): boolean {
   const type = req.headers['content-type'] ?? '';
   if (req.method === 'POST' && type.startsWith('application/x-www-form-urlencoded')) return true;
   return q >= 0 && new URLSearchParams(url.slice(q + 1)).has('Action');
-}
-
-/** The parts of a request SigV4 signs, exactly as they came on the wire. */
-export function toSigV4Request(req: IncomingMessage): SigV4Request {
-  const url = req.url ?? '/';
-  const q = url.indexOf('?');
-  return {
-    method: req.method ?? 'GET',
-    path: q < 0 ? url : url.slice(0, q),
-    query: q < 0 ? '' : url.slice(q + 1),
-    // Distinct values: a repeated header is signed as its values joined by ',', not ', '.
-    headers: req.headersDistinct,
-  };
 }
 
 function send(reply: FastifyReply, answer: HttpAnswer): FastifyReply {

@@ -1,7 +1,6 @@
 export {
   API_BODY_LIMIT,
   buildApp,
-  toSigV4Request,
   type AppDeps,
   type IssuerDocuments,
 } from './app.js';

@@ -14,6 +14,7 @@ export type {
   VerifyOptions,
 } from './types.js';
 export { parseSignatureV4 } from './parse.js';
+export { sigV4RequestOf } from './node-request.js';
 export { verifySignatureV4 } from './verify.js';
 export {
   ChunkedPayloadDecoder,
