@@ -1,7 +1,2 @@
-export {
-  API_BODY_LIMIT,
-  buildApp,
-  type AppDeps,
-  type IssuerDocuments,
-} from './app.js';
+export { API_BODY_LIMIT, buildApp, type AppDeps, type IssuerDocuments } from './app.js';
 export { startServer, type RunningServer, type ServerOptions } from './start.js';
