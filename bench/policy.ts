@@ -9,8 +9,8 @@
  * (d) cost independence: (c) against one statement for the request's service.
  *
  * Both sides are warmed up; throughput is the best of five alternating rounds per side, each
- * measured after a full garbage collection. Not registered in bench/run.ts;
- * run it alone with `npx tsx bench/policy.ts`.
+ * measured after a full garbage collection. `npm run bench policy` runs it, or
+ * `npx tsx bench/policy.ts` alone.
  */
 import { readFileSync } from 'node:fs';
 import { setFlagsFromString } from 'node:v8';

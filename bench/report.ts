@@ -20,9 +20,22 @@ export interface BenchLine {
 /** A benchmark module's entry point. */
 export type Benchmark = () => Promise<BenchLine[]>;
 
+/**
+ * Most time a warm-up or a latency sample may take: slow baselines (iam-simulate takes ~20 ms
+ * per decision on big policies) would otherwise stretch a run by minutes.
+ */
+const MAX_WARM_UP_MS = 300;
+const MAX_SAMPLING_MS = 3000;
+
+/** Calls `fn` up to `count` times, stopping after {@link MAX_WARM_UP_MS}. */
+function warmUp(fn: () => void, count = 1000): void {
+  const end = performance.now() + MAX_WARM_UP_MS;
+  for (let i = 0; i < count && performance.now() < end; i++) fn();
+}
+
 /** Runs `fn` repeatedly for about `ms` milliseconds and returns operations per second. */
 export function opsPerSecond(fn: () => void, ms = 1000): number {
-  for (let i = 0; i < 1000; i++) fn(); // warm-up
+  warmUp(fn);
   let n = 0;
   const start = process.hrtime.bigint();
   const end = start + BigInt(ms) * 1_000_000n;
@@ -35,17 +48,22 @@ export function opsPerSecond(fn: () => void, ms = 1000): number {
   return n / (Number(now - start) / 1e9);
 }
 
-/** Times each call of `fn` `count` times and returns the given percentile in microseconds. */
+/**
+ * Times each call of `fn` `count` times (fewer when they take over {@link MAX_SAMPLING_MS}
+ * together, but at least 100) and returns the given percentile in microseconds.
+ */
 export function percentileMicros(fn: () => void, count = 20_000, percentile = 0.99): number {
-  for (let i = 0; i < 1000; i++) fn();
-  const samples = new Float64Array(count);
-  for (let i = 0; i < count; i++) {
+  warmUp(fn);
+  const all = new Float64Array(count);
+  const end = performance.now() + MAX_SAMPLING_MS;
+  let n = 0;
+  while (n < count && (n < 100 || performance.now() < end)) {
     const t0 = process.hrtime.bigint();
     fn();
-    samples[i] = Number(process.hrtime.bigint() - t0) / 1000;
+    all[n++] = Number(process.hrtime.bigint() - t0) / 1000;
   }
-  samples.sort();
-  return samples[Math.min(count - 1, Math.floor(count * percentile))] ?? 0;
+  const samples = all.subarray(0, n).sort();
+  return samples[Math.min(n - 1, Math.floor(n * percentile))] ?? 0;
 }
 
 /** Formats results as a Markdown table (the form kept in docs/benchmarks.md). */

@@ -10,6 +10,9 @@ const benchmarks: Record<string, () => Promise<{ default: Benchmark }>> = {
   policy: () => import('./policy.js'),
   agent: () => import('./agent.js'),
   webhook: () => import('./webhook.js'),
+  s3: () => import('./s3.js'),
+  'web-identity': () => import('./web-identity.js'),
+  audit: () => import('./audit.js'),
 };
 
 const wanted = process.argv.slice(2);
