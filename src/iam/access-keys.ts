@@ -134,6 +134,15 @@ export class AccessKeyDirectory implements CredentialResolver {
     if (result.numDeletedRows === 0n) throw noSuchKey(accessKeyId);
   }
 
+  /**
+   * Drops cached resolutions (one key's, or all): another replica changed keys or users, so
+   * they are re-read on next use.
+   */
+  forget(accessKeyId?: string): void {
+    if (accessKeyId === undefined) this.#cache.clear();
+    else this.#cache.delete(accessKeyId);
+  }
+
   /** Resolves an `AKIA…` key to its secret and user; null when unknown or inactive. */
   async resolve(accessKeyId: string): Promise<ResolvedCredential | null> {
     const now = Date.now();

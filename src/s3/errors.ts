@@ -92,6 +92,7 @@ const S3_ERRORS = {
     403,
     'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
   ],
+  SlowDown: [503, 'Please reduce your request rate.'],
   XAmzContentSHA256Mismatch: [
     400,
     "The provided 'x-amz-content-sha256' header does not match what was computed.",
@@ -264,6 +265,14 @@ function hexBytes(text: string): string {
 export function toS3Error(err: unknown): S3Error {
   if (err instanceof S3Error) return err;
   if (err instanceof SigV4Error) return s3ErrorFromSigV4(err, false);
+  const fsCode = err instanceof Error ? (err as { code?: unknown }).code : undefined;
+  if (fsCode === 'ENOSPC' || fsCode === 'EDQUOT') {
+    // The object could not be written whole; nothing of it is visible. Retryable once there is room.
+    return new S3Error(
+      'ServiceUnavailable',
+      'The data directory is full, so the request was not carried out.',
+    );
+  }
   if (isAwsError(err)) {
     switch (err.code) {
       case 'AccessDenied':
@@ -290,6 +299,8 @@ export function toS3Error(err: unknown): S3Error {
         return new S3Error('InvalidArgument', err.message);
       case 'ServiceUnavailable':
         return new S3Error('ServiceUnavailable', err.message);
+      case 'Throttling':
+        return new S3Error('SlowDown');
       default:
         if (err.status === 400) return new S3Error('InvalidRequest', err.message);
         if (err.status === 403) return new S3Error('AccessDenied', err.message);

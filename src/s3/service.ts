@@ -34,6 +34,8 @@ export interface S3ServiceDeps<DB extends S3Tables = S3Tables> {
   logger: Logger;
   /** With `s3.example.test`, `bucket.s3.example.test` addresses `bucket` (virtual-hosted style). */
   virtualHostDomain?: string;
+  /** Per-account request limit: throws (AwsError `Throttling`, answered as `SlowDown`) when over. */
+  admit?: (accountId: string) => void;
   /**
    * `false` skips authorization of signed callers (authentication still applies). For
    * benchmarks only: it measures what authorization costs.
@@ -84,6 +86,7 @@ export function createS3Service<DB extends S3Tables>(deps: S3ServiceDeps<DB>): S
       await ready;
       const facts = edgeFactsOf(req);
       const { caller, payload } = await authenticateS3(req, deps.resolver, deps.region);
+      if (caller.kind === 'signed') deps.admit?.(caller.principal.accountId);
       const route = targetOf(req.url ?? '/', req.headers.host, deps.virtualHostDomain);
       resource = route.resource;
       const operation = operationOf(

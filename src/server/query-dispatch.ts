@@ -64,6 +64,9 @@ export class QueryDispatcher {
       if (action !== undefined && anonymous !== undefined) {
         service = anonymous.service;
         const notes: AuditNotes = {};
+        // Unsigned calls (AssumeRoleWithWebIdentity) count against the role's account.
+        const roleAccount = /^arn:[^:]+:iam::(\d{12}):/.exec(params.get('RoleArn') ?? '')?.[1];
+        if (roleAccount !== undefined) this.#admit(roleAccount, service);
         const record = this.#record(service, action, req, params, sourceIp, requestId, notes);
         const result = await auditedCall(
           this.edge.trail,
@@ -90,6 +93,7 @@ export class QueryDispatcher {
         maxSkewSeconds: QUERY_MAX_SKEW_SECONDS,
         payloadHash: createHash('sha256').update(body).digest('hex'),
       });
+      this.#admit(principal.accountId, service);
       if (action === undefined) throw new AwsError('MissingAction', 'Missing Action');
       const handler = Object.hasOwn(service.actions, action) ? service.actions[action] : undefined;
       if (handler === undefined) {
@@ -124,6 +128,13 @@ export class QueryDispatcher {
     const signingName = parsed.signature?.service;
     const service = (signingName && this.#bySigningName.get(signingName)) || this.#fallback;
     return xml(error.status, renderQueryError(error, service.namespace, requestId), requestId);
+  }
+
+  /** Throttles the account's calls to `service` (IAM and STS answer `Throttling`, HTTP 400). */
+  #admit(accountId: string, service: QueryService): void {
+    if (this.edge.throttle?.admit(accountId, service.signingName) === false) {
+      throw new AwsError('Throttling', 'Rate exceeded');
+    }
   }
 
   #record(

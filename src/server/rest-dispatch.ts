@@ -52,6 +52,9 @@ export class RestDispatcher {
         maxSkewSeconds: REST_MAX_SKEW_SECONDS,
         payloadHash: createHash('sha256').update(body).digest('hex'),
       });
+      if (this.edge.throttle?.admit(principal.accountId, service.signingName) === false) {
+        throw new AwsError('ThrottlingException', 'Rate exceeded');
+      }
       const target = req.headers['x-amz-target'];
       const match = matchRoute(
         service,

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import { openSecret, sealSecret } from '../secrets/index.js';
-import { nowIso, type Database } from '../store/index.js';
+import { isUniqueViolation, nowIso, type Database } from '../store/index.js';
 import { newSealingKey, type SealingKey, type SealingKeyring } from './seal.js';
 
 /** How long a rotated-out sealing key still opens tokens: the longest session (12 h) and skew. */
@@ -16,16 +16,22 @@ export class SealingKeyStore {
     private readonly masterKey: Buffer,
   ) {}
 
-  /** Loads the keyring, creating the first key on first use. */
+  /**
+   * Loads the keyring, creating the first key on first use. Replicas starting together on an
+   * empty store agree: at most one key is current (a unique index), the loser of the race reads
+   * the winner's.
+   */
   async load(): Promise<SealingKeyring> {
     let rows = await this.#live();
     if (!rows.some((r) => r.retire_after === null)) {
-      await this.#insert(newSealingKey());
+      await this.#insert(newSealingKey()).catch((err: unknown) => {
+        if (!isUniqueViolation(err)) throw err;
+      });
       rows = await this.#live();
     }
     const keys = rows.map((r) => ({
       id: r.kid,
-      key: Buffer.from(openSecret(this.masterKey, r.key_sealed, r.kid), 'base64'),
+      key: Buffer.from(this.#open(r.key_sealed, r.kid), 'base64'),
       current: r.retire_after === null,
     }));
     // If two replicas raced to create a first key, the oldest current one wins everywhere.
@@ -33,20 +39,41 @@ export class SealingKeyStore {
     return { current, byId: new Map(keys.map((k) => [k.id, { id: k.id, key: k.key }])) };
   }
 
-  /** Starts sealing with a new key; the previous ones keep opening tokens for the overlap. */
+  /**
+   * Starts sealing with a new key; the previous ones keep opening tokens for the overlap. Atomic:
+   * of two replicas rotating at once, one rotation wins and both end up with its key.
+   */
   async rotate(): Promise<SealingKeyring> {
     const retireAfter = new Date(Date.now() + SEALING_OVERLAP_SECONDS * 1000).toISOString();
-    await this.db
-      .updateTable('sealing_keys')
-      .set({ retire_after: retireAfter })
-      .where('retire_after', 'is', null)
-      .execute();
-    await this.#insert(newSealingKey());
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('sealing_keys')
+          .set({ retire_after: retireAfter })
+          .where('retire_after', 'is', null)
+          .execute();
+        await this.#insert(newSealingKey(), trx);
+      });
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+    }
     return this.load();
   }
 
-  async #insert(key: SealingKey): Promise<void> {
-    await this.db
+  #open(sealed: string, kid: string): string {
+    try {
+      return openSecret(this.masterKey, sealed, kid);
+    } catch (err) {
+      throw new Error(
+        `sealing key ${kid} in the store does not open with this master key: every replica ` +
+          'of one deployment needs the same LATCHKEY_MASTER_KEY',
+        { cause: err },
+      );
+    }
+  }
+
+  async #insert(key: SealingKey, db: Kysely<Database> = this.db): Promise<void> {
+    await db
       .insertInto('sealing_keys')
       .values({
         kid: key.id,

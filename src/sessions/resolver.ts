@@ -1,7 +1,7 @@
 import type { CredentialResolver, ResolvedCredential } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
 import type { SessionRevocations } from './revocations.js';
-import { openSession, type SealingKeyring } from './seal.js';
+import { openSession, sealedKeyId, type SealingKeyring } from './seal.js';
 import { assumedRoleArn, type Session } from './session.js';
 
 /** The revocation scopes a session falls under. */
@@ -20,6 +20,11 @@ export class SessionCredentialResolver implements CredentialResolver {
   constructor(
     private readonly keyring: () => SealingKeyring,
     private readonly revocations: SessionRevocations,
+    /**
+     * Asked when a token names a key the keyring lacks (another replica may have just rotated):
+     * true once the key is loaded.
+     */
+    private readonly knowsKey?: (kid: string) => Promise<boolean>,
   ) {}
 
   async resolve(
@@ -27,6 +32,10 @@ export class SessionCredentialResolver implements CredentialResolver {
     securityToken: string | undefined,
   ): Promise<ResolvedCredential | null> {
     if (!accessKeyId.startsWith('ASIA') || securityToken === undefined) return null;
+    const kid = sealedKeyId(securityToken);
+    if (kid !== undefined && this.knowsKey && !this.keyring().byId.has(kid)) {
+      if (!(await this.knowsKey(kid))) return null;
+    }
     const session = openSession(this.keyring(), accessKeyId, securityToken);
     if (session === null) return null;
     if (session.expiresAt <= Date.now()) {

@@ -14,7 +14,14 @@ export class SessionRevocations {
   #loadedAt = 0;
   #loading: Promise<void> | undefined;
 
-  constructor(private readonly db: Kysely<Database>) {}
+  /**
+   * @param onRevoked called after a revocation is committed here, to tell the other replicas
+   *   (which then call {@link refresh}).
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly onRevoked: (scope: string) => void = () => {},
+  ) {}
 
   /** Revokes every session of `scope` issued up to now; returns the cut-off. */
   async revoke(scope: string, at = new Date()): Promise<Date> {
@@ -25,7 +32,15 @@ export class SessionRevocations {
       .onConflict((oc) => oc.column('scope').doUpdateSet({ revoked_before: value }))
       .execute();
     this.#cutoffs.set(scope, at.getTime());
+    this.onRevoked(scope);
     return at;
+  }
+
+  /** Re-reads the revocations now (another replica revoked something). */
+  async refresh(): Promise<void> {
+    // A read already under way may have started before that revocation was committed.
+    if (this.#loading) await this.#loading.catch(() => {});
+    await this.#refresh();
   }
 
   /** True when a session issued at `issuedAt` (epoch ms) under any of `scopes` is revoked. */

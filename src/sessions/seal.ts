@@ -77,6 +77,16 @@ export function openSession(
   }
 }
 
+/**
+ * The id of the sealing key a token names (without opening it), or undefined when the token is
+ * not one of ours. A replica that does not know the key yet reloads its keyring.
+ */
+export function sealedKeyId(token: string): string | undefined {
+  if (!token.startsWith(PREFIX) || token.length > 16_384) return undefined;
+  const raw = Buffer.from(token.slice(PREFIX.length, PREFIX.length + 12), 'base64url');
+  return raw.length < KEY_ID_BYTES ? undefined : raw.subarray(0, KEY_ID_BYTES).toString('hex');
+}
+
 function additionalData(keyId: Buffer, accessKeyId: string): Buffer {
   return Buffer.concat([Buffer.from(PREFIX), keyId, Buffer.from(accessKeyId, 'utf8')]);
 }

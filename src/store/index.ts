@@ -17,8 +17,16 @@ import {
 import pg from 'pg';
 import { migrations } from './migrations.js';
 import type { Database } from './schema.js';
+import { withUnavailableErrors } from './unavailable.js';
 
 export type { Database } from './schema.js';
+export { DataDirInUseError, lockDataDir, type DataDirLock } from './data-dir-lock.js';
+export {
+  StoreUnavailableError,
+  storeUnavailableReason,
+  withUnavailableErrors,
+  type StoreUnavailableReason,
+} from './unavailable.js';
 
 /** Which engine a store runs on. */
 export type StoreEngine = 'sqlite' | 'postgres';
@@ -67,21 +75,34 @@ function openSqlite(dataDir: string): Kysely<Database> {
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return new Kysely<Database>({
+    dialect: withUnavailableErrors(new SqliteDialect({ database: sqlite })),
+  });
 }
 
 function openPostgres(url: string): Kysely<Database> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  // An idle client's error (e.g. the server restarting) must not crash the process.
+  // A connection that cannot be made within the timeout fails the request with a 503 instead
+  // of holding it while PostgreSQL is unreachable.
+  const pool = new pg.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 5_000 });
+  // A connection's error (e.g. the server restarting) must not crash the process: idle ones are
+  // reported on the pool, checked-out ones on the client (its next query then fails, as a 503).
   pool.on('error', () => {});
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return new Kysely<Database>({ dialect: withUnavailableErrors(new PostgresDialect({ pool })) });
 }
 
 async function migrate(db: Kysely<Database>): Promise<void> {
   const provider: MigrationProvider = {
     getMigrations: async (): Promise<Record<string, Migration>> => migrations,
   };
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  // Migrations are independent of each other, and some were numbered while a later one had
+  // already run on development stores: an earlier-numbered one not yet run is run, not refused.
+  // A store that has run a migration this version does not know is still refused (no downgrade).
+  const { error, results } = await new Migrator({
+    db,
+    provider,
+    allowUnorderedMigrations: true,
+  }).migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'unknown';
     throw new Error(`store migration ${failed} failed: ${String(error)}`, { cause: error });
