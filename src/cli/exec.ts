@@ -6,13 +6,14 @@
  * `AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE`).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Profile } from '../profiles/index.js';
 import { callJson, instanceProfile, type InstanceFlags } from './instance.js';
 import { withInstanceOptions } from './instance-options.js';
+import { readLocalAgent } from './local-agent.js';
 
 interface ExecFlags extends InstanceFlags {
   cluster: string;
@@ -21,11 +22,6 @@ interface ExecFlags extends InstanceFlags {
   roleArn?: string;
   agentUrl?: string;
   mode?: 'auto' | 'irsa' | 'pod-identity';
-}
-
-/** Where `latchkey up` records the local agent's URL. */
-export function agentUrlFile(dataDir: string): string {
-  return join(dataDir, 'agent.url');
 }
 
 /** The environment a pod gets, decided from the service account's setup. */
@@ -48,18 +44,20 @@ export async function podEnvironment(
     namespace: flags.namespace,
     serviceAccount: flags.serviceAccount,
   });
-  const listed = await callJson(
-    profile,
-    'eks',
-    'GET',
-    `${base}/pod-identity-associations?${query.toString()}`,
-  );
-  const hasAssociation = (listed.associations as unknown[]).length > 0;
-  const agentUrl = flags.agentUrl ?? readAgentUrl(flags.dataDir);
+  // As on EKS, an association takes precedence over an IRSA annotation.
+  const hasAssociation = async () => {
+    const listed = await callJson(
+      profile,
+      'eks',
+      'GET',
+      `${base}/pod-identity-associations?${query.toString()}`,
+    );
+    return (listed.associations as unknown[]).length > 0;
+  };
   const mode =
     flags.mode === 'irsa' || flags.mode === 'pod-identity'
       ? flags.mode
-      : hasAssociation
+      : (await hasAssociation())
         ? 'pod-identity'
         : 'irsa';
   const common = {
@@ -68,11 +66,7 @@ export async function podEnvironment(
     AWS_DEFAULT_REGION: profile.region,
   };
   if (mode === 'pod-identity') {
-    if (agentUrl === undefined) {
-      throw new Error(
-        'this service account uses Pod Identity: start `latchkey up` (it runs the agent) or pass --agent-url',
-      );
-    }
+    const agentUrl = await podIdentityAgent(flags);
     const tokenFile = join(tokenDir, 'eks-pod-identity-token');
     return {
       mode,
@@ -141,7 +135,17 @@ export function registerExecCommand(program: Command): void {
         'IRSA role (default: the service account’s eks.amazonaws.com/role-arn)',
       )
       .option('--agent-url <url>', 'Pod Identity agent (default: the one `latchkey up` runs)')
-      .option('--mode <mode>', 'auto, irsa or pod-identity', 'auto')
+      .option(
+        '--mode <mode>',
+        'auto (Pod Identity when the service account has an association, else IRSA), irsa or pod-identity',
+        (value: string) => {
+          if (value !== 'auto' && value !== 'irsa' && value !== 'pod-identity') {
+            throw new InvalidArgumentError('auto, irsa or pod-identity');
+          }
+          return value;
+        },
+        'auto',
+      )
       .argument('<command...>', 'the command and its arguments (after --)'),
   ).action(async (command: string[], flags: ExecFlags) => {
     const profile = instanceProfile(flags);
@@ -192,9 +196,32 @@ function podBaseEnv(): Record<string, string> {
   return env;
 }
 
-function readAgentUrl(dataDir: string): string | undefined {
-  const file = agentUrlFile(dataDir);
-  return existsSync(file) ? readFileSync(file, 'utf8').trim() || undefined : undefined;
+/**
+ * The agent that serves this cluster: `--agent-url`, else the one `latchkey up` recorded in the
+ * data directory — when it serves this cluster and answers.
+ */
+async function podIdentityAgent(flags: ExecFlags): Promise<string> {
+  if (flags.agentUrl !== undefined) return flags.agentUrl;
+  const local = readLocalAgent(flags.dataDir);
+  if (local === undefined) {
+    throw new Error(
+      'this service account uses Pod Identity: start `latchkey up` (it runs the agent) or pass --agent-url',
+    );
+  }
+  if (local.cluster !== undefined && local.cluster !== flags.cluster) {
+    throw new Error(
+      `the agent \`latchkey up\` runs serves cluster ${local.cluster}, not ${flags.cluster}: restart it with \`latchkey up --cluster ${flags.cluster}\`, or run \`latchkey agent --cluster ${flags.cluster} --listen 127.0.0.1:2712 --local\` and pass --agent-url http://127.0.0.1:2712`,
+    );
+  }
+  // A data directory keeps the file of an `up` that was killed: check the agent answers.
+  try {
+    await fetch(`${local.url}/`, { signal: AbortSignal.timeout(2_000) });
+  } catch {
+    throw new Error(
+      `no Pod Identity agent answers at ${local.url} (recorded by \`latchkey up\`): is it still running?`,
+    );
+  }
+  return local.url;
 }
 
 function run(command: string[], env: Record<string, string>): Promise<number> {

@@ -16,8 +16,11 @@ import {
   type ServiceAccountsOption,
   type TlsOption,
   type WebhookOptions,
+  ServerAssociationSource,
 } from '../webhook/index.js';
-import { parsePort } from './options.js';
+import { credentialsFromEnv, credentialsFromProfile } from '../agent/index.js';
+import { DEFAULT_PROFILE } from '../profiles/index.js';
+import { DEFAULT_DATA_DIR, parsePort } from './options.js';
 
 /** What `--server URL` needs to build a Latchkey-backed association source. */
 export interface ServerAssociationSourceOptions {
@@ -35,7 +38,8 @@ export interface WebhookCommandDeps {
   /**
    * Builds the association source backed by the Latchkey server (EKS
    * `ListPodIdentityAssociations` on `--server`). The result is wrapped in a
-   * `CachedAssociationSource`. Without it, `--server` is refused.
+   * `CachedAssociationSource`. Default: `ServerAssociationSource`, signed with the keys of
+   * `--data-dir`/`--profile` or the environment.
    */
   serverAssociationSource?: (
     options: ServerAssociationSourceOptions,
@@ -82,6 +86,9 @@ export interface WebhookFlags {
   maxRequestBytes: number;
   preserveUnknownFields?: boolean;
   enableDebuggingHandlers?: boolean;
+  dataDir?: string;
+  profile?: string;
+  signingRegion?: string;
 }
 
 const GO_DURATION_UNITS: Record<string, number> = {
@@ -130,6 +137,30 @@ function parseTlsVersion(value: string): 'TLSv1.2' | 'TLSv1.3' {
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * The source `--server` uses unless the caller provides one: EKS `ListPodIdentityAssociations`
+ * on the server, signed with `--data-dir`/`--profile` when given, else with
+ * `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`(/`AWS_SESSION_TOKEN`) when set (a Secret in a
+ * cluster), else with the default profile of `./.latchkey`.
+ */
+function defaultServerAssociationSource(
+  flags: WebhookFlags,
+): NonNullable<WebhookCommandDeps['serverAssociationSource']> {
+  const explicit = flags.dataDir !== undefined || flags.profile !== undefined;
+  const identity =
+    (explicit ? undefined : credentialsFromEnv()) ??
+    credentialsFromProfile(flags.dataDir ?? DEFAULT_DATA_DIR, flags.profile ?? DEFAULT_PROFILE);
+  const region = flags.signingRegion ?? process.env.AWS_REGION ?? identity.region ?? 'us-east-1';
+  return (options) =>
+    new ServerAssociationSource({
+      server: options.server,
+      clusterName: options.clusterName ?? '',
+      config: options.config,
+      credentials: identity.credentials,
+      region,
+    });
+}
 
 /** Turns flags into {@link WebhookOptions} (exported for tests). */
 export async function webhookOptionsFromFlags(
@@ -200,13 +231,12 @@ export async function webhookOptionsFromFlags(
     await file.start();
     associations = file;
   } else if (flags.server) {
-    if (!deps.serverAssociationSource) {
-      throw new Error(
-        '--server: this build has no Latchkey-server association source; use --watch-container-credentials-config',
-      );
+    if (flags.clusterName === undefined) {
+      throw new Error('--server needs --cluster-name: the cluster whose associations apply');
     }
+    const factory = deps.serverAssociationSource ?? defaultServerAssociationSource(flags);
     associations = new CachedAssociationSource(
-      deps.serverAssociationSource({
+      factory({
         server: flags.server,
         clusterName: flags.clusterName,
         config: credentials,
@@ -249,7 +279,8 @@ export async function webhookOptionsFromFlags(
  * Registers `latchkey webhook`.
  *
  * @example
- * registerWebhookCommand(program, { serverAssociationSource: (o) => new ServerAssociations(o) });
+ * registerWebhookCommand(program); // --server uses ServerAssociationSource
+ * registerWebhookCommand(program, { serverAssociationSource: () => new StaticAssociationSource() });
  */
 export function registerWebhookCommand(program: Command, deps: WebhookCommandDeps = {}): void {
   program
@@ -297,6 +328,15 @@ export function registerWebhookCommand(program: Command, deps: WebhookCommandDep
     .option(
       '--cluster-name <name>',
       'cluster whose pod identity associations apply (with --server)',
+    )
+    .option(
+      '--data-dir <dir>',
+      `sign --server calls with this data directory's profile (default: AWS_ACCESS_KEY_ID/… when set, else ${DEFAULT_DATA_DIR})`,
+    )
+    .option('--profile <name>', `profile to sign --server calls with (default ${DEFAULT_PROFILE})`)
+    .option(
+      '--signing-region <region>',
+      'SigV4 region of --server calls (default: AWS_REGION, the profile’s, us-east-1)',
     )
     .option(
       '--association-cache-ttl <ms>',

@@ -8,12 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { Authorizer, Principal } from '../auth/index.js';
 import { AwsError, isAwsError } from '../errors/index.js';
 import { parseRoleArn, type IamRole, type RoleDirectory } from '../iam/index.js';
-import {
-  LocalKeySet,
-  toEksAuthError,
-  verifyWebIdentityToken,
-  type IssuerKeys,
-} from '../oidc/index.js';
+import { toEksAuthError, verifyWebIdentityToken, type IssuerKeys } from '../oidc/index.js';
 import type { RestService } from '../protocol/index.js';
 import { assumedRoleArn, type SealingKeyring } from '../sessions/index.js';
 import { issueSession, type IssuedSession, type TrustEvaluator } from '../sts/index.js';
@@ -79,10 +74,10 @@ export function createEksAuthService(deps: EksAuthDeps): RestService {
 
           // Only this cluster's own issuer, only the Pod Identity audience.
           const identity = await verifyWebIdentityToken(token, {
-            keysFor: async (iss) =>
-              iss === cluster.issuerUrl
-                ? new LocalKeySet(await deps.issuerKeys.publishedKeys(cluster.issuerId))
-                : undefined,
+            keysFor: (iss) =>
+              Promise.resolve(
+                iss === cluster.issuerUrl ? deps.clusters.verificationKeys(cluster) : undefined,
+              ),
             audiences: [POD_IDENTITY_AUDIENCE],
           }).catch((err: unknown) => {
             throw toEksAuthError(err);
@@ -163,6 +158,8 @@ export function createEksAuthService(deps: EksAuthDeps): RestService {
 
           if (association.targetRoleArn !== undefined) {
             const target = await findRole(deps.roles, association.targetRoleArn);
+            // The target role's account records the chained assumption too (sharedEventID).
+            call.audit.sharedWith = target.accountId;
             const first = sessionPrincipal(issued);
             const context: Record<string, string | string[]> = {
               'sts:RoleSessionName': sessionName,

@@ -9,7 +9,19 @@ export {
   POD_IDENTITY_SERVICE,
   type EksAuthDeps,
 } from './assume-role-for-pod-identity.js';
-export { ClusterDirectory, ISSUER_PATH_PREFIX, type Cluster, type NewCluster } from './clusters.js';
+export {
+  ClusterDirectory,
+  ISSUER_PATH_PREFIX,
+  type Cluster,
+  type NewCluster,
+  type NewExternalCluster,
+} from './clusters.js';
+export {
+  CLUSTER_ISSUER_API_PREFIX,
+  clusterIssuerRoutes,
+  MAX_JWKS_JSON_BYTES,
+  type ClusterIssuerApiDeps,
+} from './cluster-issuer-api.js';
 export { associationJson, externalIdOf, type PodIdentityApiDeps } from './pod-identity-api.js';
 export {
   clusterJson,

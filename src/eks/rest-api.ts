@@ -5,6 +5,7 @@
 import type { Authorizer } from '../auth/index.js';
 import { AwsError } from '../errors/index.js';
 import type { RestCall, RestService } from '../protocol/index.js';
+import { clusterIssuerRoutes } from './cluster-issuer-api.js';
 import type { Cluster, ClusterDirectory } from './clusters.js';
 import { podIdentityRoutes, type PodIdentityApiDeps } from './pod-identity-api.js';
 
@@ -121,6 +122,13 @@ export function createEksRestService(deps: EksDeps): RestService {
         },
       },
       ...podIdentityRoutes(deps),
+      ...clusterIssuerRoutes({
+        clusters,
+        authorizer,
+        region,
+        validateTags,
+        defaultVersion: DEFAULT_KUBERNETES_VERSION,
+      }),
     ],
   };
 }

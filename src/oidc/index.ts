@@ -4,6 +4,7 @@ export {
   IssuerKeys,
   MAX_PUBLISHED_KEYS,
   type IssuerAlgorithm,
+  type IssuerKeyInfo,
   type IssuerSigningKey,
 } from './issuer-keys.js';
 export {
@@ -36,7 +37,9 @@ export {
   type KeySetSource,
   type WebIdentityAlgorithm,
 } from './key-set.js';
-export { RemoteKeySet, type RemoteKeySetOptions } from './remote-key-set.js';
+export { OwnIssuerKeySet } from './own-key-set.js';
+export { checkIssuerUrl, RemoteKeySet, type RemoteKeySetOptions } from './remote-key-set.js';
+export { MAX_REMOTE_ISSUERS, RemoteKeySets } from './remote-key-sets.js';
 export {
   AWS_WEB_IDENTITY_ALGORITHMS,
   checkWebIdentityTokenLength,

@@ -7,6 +7,7 @@ import {
   type JWK,
 } from 'jose';
 import type { Kysely } from 'kysely';
+import { AwsError } from '../errors/index.js';
 import { openSecret, sealSecret } from '../secrets/index.js';
 import { nowIso, type Database } from '../store/index.js';
 
@@ -29,6 +30,17 @@ export interface IssuerSigningKey {
   kid: string;
   alg: IssuerAlgorithm;
   privateKey: CryptoKey;
+}
+
+/** One key of an issuer, as `latchkey keys list` shows it (never the private part). */
+export interface IssuerKeyInfo {
+  kid: string;
+  alg: IssuerAlgorithm;
+  createdAt: Date;
+  /** Undefined for the key that signs; else when it leaves the JWKS. */
+  retireAfter: Date | undefined;
+  /** True for the key that signs new tokens. */
+  signing: boolean;
 }
 
 interface LoadedKeys {
@@ -102,16 +114,48 @@ export class IssuerKeys {
     return { kid };
   }
 
-  /** The key that signs new tokens of an issuer; throws if the issuer has none. */
+  /**
+   * The key that signs new tokens of an issuer. Throws `InvalidRequestException` when the
+   * issuer has none (an external cluster's issuer: its tokens come from the cluster).
+   */
   async signingKey(issuerId: string): Promise<IssuerSigningKey> {
     const keys = await this.#load(issuerId);
-    if (keys.signing === undefined) throw new Error(`issuer ${issuerId} has no signing key`);
+    if (keys.signing === undefined) {
+      throw new AwsError(
+        'InvalidRequestException',
+        'Latchkey holds no signing key for this issuer: the cluster is external and its own issuer signs its tokens.',
+      );
+    }
     return keys.signing;
   }
 
-  /** The public keys of an issuer's JWKS, newest first. */
-  async publishedKeys(issuerId: string): Promise<JWK[]> {
+  /**
+   * The public keys of an issuer's JWKS, newest first. Cached for 5 s; `fresh` reads the store
+   * (a key another replica has just made).
+   */
+  async publishedKeys(issuerId: string, options: { fresh?: boolean } = {}): Promise<JWK[]> {
+    if (options.fresh === true) this.#cache.delete(issuerId);
     return (await this.#load(issuerId)).published;
+  }
+
+  /** Every key of an issuer still published (and the one signing), newest first. */
+  async describeKeys(issuerId: string): Promise<IssuerKeyInfo[]> {
+    const now = new Date().toISOString();
+    const rows = await this.db
+      .selectFrom('oidc_signing_keys')
+      .select(['kid', 'alg', 'created_at', 'retire_after'])
+      .where('issuer_id', '=', issuerId)
+      .where((eb) => eb.or([eb('retire_after', 'is', null), eb('retire_after', '>', now)]))
+      .orderBy('created_at', 'desc')
+      .limit(MAX_PUBLISHED_KEYS)
+      .execute();
+    return rows.map((r) => ({
+      kid: r.kid,
+      alg: r.alg,
+      createdAt: new Date(r.created_at),
+      retireAfter: r.retire_after === null ? undefined : new Date(r.retire_after),
+      signing: r.retire_after === null,
+    }));
   }
 
   /** Deletes every key of an issuer (when its cluster is deleted). */

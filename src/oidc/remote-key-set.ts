@@ -204,6 +204,15 @@ export class RemoteKeySet implements KeySetSource {
     return found;
   }
 
+  /**
+   * Fetches the discovery document and JWKS now (sharing a fetch in progress) and returns the
+   * keys; throws the `AwsError` a token would get. For checking an issuer when it is registered.
+   */
+  async refresh(): Promise<readonly JWK[]> {
+    await this.#refresh();
+    return this.#cache?.keys ?? [];
+  }
+
   #inBackoff(now: number): boolean {
     return this.#lastFailure !== undefined && now - this.#lastFailure.at < this.#cfg.errorBackoffMs;
   }

@@ -72,8 +72,8 @@ export function keyNotFoundError(detail?: string): AwsError {
 
 /**
  * Maps a verification error to EKS Auth's codes (`AssumeRoleForPodIdentity`): token problems are
- * `InvalidTokenException` 400, expiry stays `ExpiredTokenException` 400; anything else passes
- * through unchanged.
+ * `InvalidTokenException` 400, expiry stays `ExpiredTokenException` 400, an unreachable issuer
+ * is `ServiceUnavailableException` 503; anything else passes through unchanged.
  *
  * @example
  * try { await verifyWebIdentityToken(token, opts); }
@@ -82,6 +82,15 @@ export function keyNotFoundError(detail?: string): AwsError {
 export function toEksAuthError(err: unknown): unknown {
   if (isAwsError(err, 'InvalidIdentityToken')) {
     const mapped = new AwsError('InvalidTokenException', err.message);
+    mapped.cause = err.cause;
+    return mapped;
+  }
+  if (isAwsError(err, 'IDPCommunicationError')) {
+    // An external cluster's issuer could not be reached: EKS Auth's retryable 503.
+    const mapped = new AwsError(
+      'ServiceUnavailableException',
+      "The cluster's OIDC issuer could not be reached to verify the token. Try again later.",
+    );
     mapped.cause = err.cause;
     return mapped;
   }

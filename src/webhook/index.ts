@@ -40,6 +40,11 @@ export {
   type CachedAssociationSourceOptions,
 } from './container-credentials/cached-source.js';
 export {
+  ServerAssociationSource,
+  type AssociationSigningCredentials,
+  type ServerAssociationSourceOptions,
+} from './container-credentials/server-source.js';
+export {
   FileAssociationSource,
   parseAssociationsFile,
 } from './container-credentials/file-source.js';

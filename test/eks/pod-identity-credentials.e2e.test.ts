@@ -16,6 +16,7 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchAudit } from '../../src/audit/index.js';
 import { signedJsonRequest } from '../../src/cli/signed-fetch.js';
 import type { Profile } from '../../src/profiles/index.js';
 import { createClusterWithProvider, mintToken } from '../helpers/irsa.js';
@@ -268,6 +269,19 @@ describe('AssumeRoleForPodIdentity', () => {
       String((r.body?.credentials as { expiration: string }).expiration),
     ).getTime();
     expect(expiration - Date.now()).toBeLessThanOrEqual(3_600_000);
+    // Both accounts' trails hold the call, with one sharedEventID.
+    const recorded = async (accountId: string) =>
+      (
+        await searchAudit(t.server.store.db, {
+          accountId,
+          attribute: { key: 'EventName', value: 'AssumeRoleForPodIdentity' },
+          limit: 10,
+        })
+      ).records.find((record) => record.errorCode === undefined);
+    const [inA, inB] = [await recorded('000000000000'), await recorded(ACCOUNT_B)];
+    expect(inA?.sharedEventID).toBeDefined();
+    expect(inB?.sharedEventID).toBe(inA?.sharedEventID);
+    expect(inB?.recipientAccountId).toBe(ACCOUNT_B);
 
     // A target role that does not trust the pod role: denied.
     await eks.send(

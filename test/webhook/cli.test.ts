@@ -83,10 +83,7 @@ describe('latchkey webhook flags', () => {
       ['--service-accounts', 'a', '--watch-config-map'],
       /--watch-config-map needs the Kubernetes API/,
     ],
-    [
-      ['--service-accounts', 'a', '--server', 'http://lk:4599'],
-      /no Latchkey-server association source/,
-    ],
+    [['--service-accounts', 'a', '--server', 'http://lk:4599'], /--server needs --cluster-name/],
   ])('refuses %j', async (args, message) => {
     await expect(webhookOptionsFromFlags(flags(args), {}, silent)).rejects.toThrow(message);
   });

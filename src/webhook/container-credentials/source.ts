@@ -7,9 +7,8 @@
  * - `FileAssociationSource` (`file-source.ts`): upstream's watched JSON file format;
  * - `CachedAssociationSource` (`cached-source.ts`): TTL cache, single-flight and timeout in
  *   front of a slow source;
- * - the seam for a Latchkey-server-backed source (EKS `ListPodIdentityAssociations` on
- *   `--server URL`): implement this interface, wrap it in `CachedAssociationSource`, and pass
- *   it as `associations` to `startWebhook` (the CLI takes a factory, see `src/cli/webhook.ts`).
+ * - `ServerAssociationSource` (`server-source.ts`): EKS `ListPodIdentityAssociations` on a
+ *   Latchkey server (`--server URL`), to be wrapped in `CachedAssociationSource`.
  */
 import { ContainerCredentialsDefaults } from '../constants.js';
 
