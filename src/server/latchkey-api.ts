@@ -14,7 +14,7 @@ import {
   mintServiceAccountToken,
   type IssuerKeys,
 } from '../oidc/index.js';
-import type { RestService } from '../protocol/index.js';
+import type { RestRoute, RestService } from '../protocol/index.js';
 import type { SessionRevocations } from '../sessions/index.js';
 import type { Database } from '../store/index.js';
 
@@ -28,6 +28,8 @@ export function createLatchkeyApi(deps: {
   revocations: SessionRevocations;
   serviceAccounts: ServiceAccountDirectory;
   onAccountCreated: (accountId: string) => void;
+  /** More routes of the same service (the access queries of src/access). */
+  extraRoutes?: RestRoute[] | undefined;
 }): RestService {
   return {
     signingName: 'latchkey',
@@ -186,6 +188,7 @@ export function createLatchkeyApi(deps: {
           return { roleArn, revokedBefore: revokedBefore.toISOString() };
         },
       },
+      ...(deps.extraRoutes ?? []),
     ],
   };
 }

@@ -5,9 +5,6 @@
  * service account's pod. Each call's audit record is checked too: data events for object
  * calls, a copy in the bucket owner's trail for cross-account calls.
  */
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { CloudTrailClient, LookupEventsCommand } from '@aws-sdk/client-cloudtrail';
 import { CreatePolicyCommand, IAMClient } from '@aws-sdk/client-iam';
 import {
@@ -19,48 +16,24 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { searchAudit, type CloudTrailRecord } from '../../src/audit/index.js';
 import { readProfile, type Profile } from '../../src/profiles/index.js';
+import { runLatchkey, type CliResult } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 
-const exec = promisify(execFile);
-const ENTRY = join(import.meta.dirname, '../helpers/latchkey.ts');
 const ACCOUNT_B = '111111111111';
 
 let t: TestServer;
 let accountB: Profile;
 
-function latchkey(args: string[]) {
-  const dash = args.indexOf('--');
-  const withDir =
-    dash < 0
-      ? [...args, '--data-dir', t.dataDir]
-      : [...args.slice(0, dash), '--data-dir', t.dataDir, ...args.slice(dash)];
-  return exec(process.execPath, ['--import', 'tsx', ENTRY, ...withDir], { timeout: 90_000 });
+/** Runs the AWS CLI as the pod of service account `sa` (namespace default, cluster dev). */
+function awsAs(sa: string, args: string[]): Promise<CliResult> {
+  const pod = ['--cluster', 'dev', '--namespace', 'default', '--service-account', sa];
+  return runLatchkey(t.dataDir, ['exec', ...pod, '--', 'aws', ...args]);
 }
 
-/** Runs the AWS CLI as the pod of service account `sa` (namespace default, cluster dev). */
-async function awsAs(
-  sa: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const command = [
-    'exec',
-    '--cluster',
-    'dev',
-    '--namespace',
-    'default',
-    '--service-account',
-    sa,
-    '--',
-    'aws',
-    ...args,
-  ];
-  try {
-    const { stdout, stderr } = await latchkey(command);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: e.code ?? 1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
+/** A set-up command; it must succeed. */
+async function setup(args: string[]): Promise<void> {
+  const r = await runLatchkey(t.dataDir, args);
+  if (r.code !== 0) throw new Error(`latchkey ${args.join(' ')}: ${r.stderr}`);
 }
 
 function s3(profile: Profile): S3Client {
@@ -84,9 +57,9 @@ async function records(accountId: string, eventName: string): Promise<CloudTrail
 
 beforeAll(async () => {
   t = await startTestServer();
-  await latchkey(['cluster', 'create', 'dev']);
-  await latchkey(['utils', 'associate-iam-oidc-provider', '--cluster', 'dev', '--approve']);
-  await latchkey(['account', 'create', '--account-id', ACCOUNT_B]);
+  await setup(['cluster', 'create', 'dev']);
+  await setup(['utils', 'associate-iam-oidc-provider', '--cluster', 'dev', '--approve']);
+  await setup(['account', 'create', '--account-id', ACCOUNT_B]);
   const profile = readProfile(t.dataDir, `latchkey-${ACCOUNT_B}`);
   if (profile === undefined) throw new Error('account create wrote no profile');
   accountB = profile;
@@ -111,7 +84,7 @@ afterAll(async () => {
 
 describe('a service account whose role has ReadOnlyAccess', () => {
   beforeAll(async () => {
-    await latchkey([
+    await setup([
       'create',
       'iamserviceaccount',
       '--cluster',
@@ -186,7 +159,7 @@ describe('a role allowed s3:ListBucket and s3:GetObject on one bucket', () => {
         }),
       }),
     );
-    await latchkey([
+    await setup([
       'create',
       'iamserviceaccount',
       '--cluster',

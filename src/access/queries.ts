@@ -1,0 +1,350 @@
+/**
+ * The questions security engineers ask: who can do ACTION on RESOURCE, what can this service
+ * account reach, and can it do this one thing (and why not).
+ */
+import { AwsError } from '../errors/index.js';
+import type { PolicyStatement } from '../policy/index.js';
+import { decideForRole, decideForUser, subjectOf } from './decide.js';
+import { explainInWords, statementName, type Explanation } from './explain.js';
+import {
+  allPaths,
+  pathsForServiceAccount,
+  patternPaths,
+  subjectMatches,
+  type AccessPath,
+  type PathStep,
+} from './paths.js';
+import type { AccessSnapshot, SnapshotRole } from './snapshot.js';
+
+/** A step of a path, without its trace (for listings). */
+export interface StepSummary {
+  via: PathStep['via'];
+  roleArn: string;
+  associationId?: string;
+}
+
+/** One principal that may do the action. */
+export interface WhoCanEntry {
+  kind: 'serviceAccount' | 'subjectPattern' | 'role' | 'user';
+  cluster?: string;
+  namespace?: string;
+  serviceAccount?: string;
+  subjectPattern?: string;
+  /** The role whose session may act (absent for a user). */
+  roleArn?: string;
+  /** The IAM user that may act (users only). */
+  userArn?: string;
+  /** How the service account gets there (empty for a role on its own). */
+  path: StepSummary[];
+  /** The statements that allow it. */
+  allowedBy: string[];
+}
+
+/** The answer to "who can do ACTION on RESOURCE". */
+export interface WhoCanResult {
+  action: string;
+  resource: string;
+  principals: WhoCanEntry[];
+}
+
+/** A statement of a role's policies, summarised. */
+export interface StatementSummary {
+  policy: string;
+  statement: string;
+  actions: string[];
+  resources: string[];
+  conditional: boolean;
+}
+
+/** One way a service account reaches a role, and what that role may do. */
+export interface ReachPath {
+  mechanism: 'irsa' | 'pod-identity';
+  subjectPattern?: string;
+  steps: StepSummary[];
+  works: boolean;
+  problem?: string;
+  maxSessionSeconds: number;
+  sessionTags: Record<string, string>;
+  /** The Allow statements of the last role's policies. */
+  allows: StatementSummary[];
+  /** The Deny statements of the last role's policies. */
+  denies: StatementSummary[];
+  permissionsBoundary?: string;
+}
+
+/** The answer to "what can this service account reach". */
+export interface CanReachResult {
+  cluster: string;
+  namespace: string;
+  serviceAccount: string;
+  paths: ReachPath[];
+}
+
+/** The answer to "can it do this", with every path's reasoning. */
+export interface CanItResult {
+  allowed: boolean;
+  summary: string;
+  paths: {
+    steps: (StepSummary & { action: string; explanation: Explanation })[];
+    works: boolean;
+    problem?: string;
+    permission?: { roleArn: string; explanation: Explanation };
+    allowed: boolean;
+  }[];
+}
+
+const ACTION = /^[A-Za-z0-9-]{1,64}:[A-Za-z0-9*?]{1,128}$/;
+const K8S_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/** Validates an action such as `s3:GetObject`; InvalidParameterException when malformed. */
+export function checkAction(action: unknown): string {
+  if (typeof action !== 'string' || !ACTION.test(action)) {
+    throw new AwsError(
+      'InvalidParameterException',
+      `action must look like service:Action (e.g. s3:GetObject); got ${JSON.stringify(action ?? null).slice(0, 80)}.`,
+    );
+  }
+  return action;
+}
+
+/** Validates a resource: `*` or an ARN. */
+export function checkResource(resource: unknown): string {
+  if (
+    typeof resource !== 'string' ||
+    resource.length > 2048 ||
+    (resource !== '*' && !/^arn:[a-z-]+:[a-z0-9-]*:[a-z0-9-]*:[0-9a-z-]*:\S+$/.test(resource))
+  ) {
+    throw new AwsError(
+      'InvalidParameterException',
+      `resource must be * or an ARN (e.g. arn:aws:s3:::bucket/key); got ${JSON.stringify(resource ?? null).slice(0, 80)}.`,
+    );
+  }
+  return resource;
+}
+
+/** Validates a service account's cluster, namespace and name against the snapshot. */
+export function checkServiceAccount(
+  snapshot: AccessSnapshot,
+  input: { cluster?: unknown; namespace?: unknown; serviceAccount?: unknown },
+): { cluster: string; namespace: string; serviceAccount: string } {
+  for (const field of ['namespace', 'serviceAccount'] as const) {
+    const v = input[field];
+    if (typeof v !== 'string' || !K8S_NAME.test(v)) {
+      throw new AwsError(
+        'InvalidParameterException',
+        `${field} must be a Kubernetes name; got ${JSON.stringify(v ?? null).slice(0, 80)}.`,
+      );
+    }
+  }
+  const cluster = input.cluster;
+  if (typeof cluster !== 'string' || cluster === '') {
+    throw new AwsError('InvalidParameterException', 'cluster is required.');
+  }
+  if (!snapshot.clusters.some((c) => c.name === cluster)) {
+    throw new AwsError('ResourceNotFoundException', `No cluster found for name: ${cluster}.`);
+  }
+  return {
+    cluster,
+    namespace: input.namespace as string,
+    serviceAccount: input.serviceAccount as string,
+  };
+}
+
+/**
+ * Who may do `action` on `resource`: every IAM user and role allowed to, and every service
+ * account (or subject pattern) with a working path to such a role.
+ *
+ * @example
+ * whoCan(snapshot, 's3:GetObject', 'arn:aws:s3:::reports/q1.csv').principals;
+ */
+export function whoCan(
+  snapshot: AccessSnapshot,
+  action: string,
+  resource: string,
+  paths: AccessPath[] = allPaths(snapshot),
+): WhoCanResult {
+  checkAction(action);
+  checkResource(resource);
+  const principals: WhoCanEntry[] = [];
+  for (const role of snapshot.roles) {
+    if (role.foreign) continue;
+    const d = decideForRole(role, action, resource);
+    if (d.decision === 'allowed') {
+      principals.push({
+        kind: 'role',
+        roleArn: role.arn,
+        path: [],
+        allowedBy: d.matched.map(statementName),
+      });
+    }
+  }
+  for (const user of snapshot.users) {
+    const d = decideForUser(user, snapshot.accountId, action, resource);
+    if (d.decision === 'allowed') {
+      principals.push({
+        kind: 'user',
+        userArn: user.arn,
+        path: [],
+        allowedBy: d.matched.map(statementName),
+      });
+    }
+  }
+  for (const path of paths) {
+    if (!path.works) continue;
+    const last = snapshot.role(path.steps.at(-1)?.roleArn ?? '');
+    if (last === undefined || last.foreign) continue;
+    const d = decideForRole(last, action, resource, path.sessionTags);
+    if (d.decision !== 'allowed') continue;
+    principals.push({
+      kind: path.subjectPattern === undefined ? 'serviceAccount' : 'subjectPattern',
+      cluster: path.cluster,
+      namespace: path.namespace,
+      serviceAccount: path.serviceAccount,
+      ...(path.subjectPattern !== undefined ? { subjectPattern: path.subjectPattern } : {}),
+      roleArn: last.arn,
+      path: path.steps.map(stepSummary),
+      allowedBy: d.matched.map(statementName),
+    });
+  }
+  return { action, resource, principals };
+}
+
+/**
+ * What a service account can reach: each path to a role, and that role's statements.
+ *
+ * @example
+ * canReach(snapshot, { cluster: 'dev', namespace: 'default', serviceAccount: 'app' });
+ */
+export function canReach(
+  snapshot: AccessSnapshot,
+  input: { cluster?: unknown; namespace?: unknown; serviceAccount?: unknown },
+): CanReachResult {
+  const sa = checkServiceAccount(snapshot, input);
+  const paths = saPaths(snapshot, sa);
+  return {
+    ...sa,
+    paths: paths.map((p) => {
+      const last = snapshot.role(p.steps.at(-1)?.roleArn ?? '');
+      const statements = last ? roleStatements(last) : { allows: [], denies: [] };
+      return {
+        mechanism: p.steps[0]?.via === 'pod-identity' ? 'pod-identity' : 'irsa',
+        ...(p.subjectPattern !== undefined ? { subjectPattern: p.subjectPattern } : {}),
+        steps: p.steps.map(stepSummary),
+        works: p.works,
+        ...(p.problem !== undefined ? { problem: p.problem } : {}),
+        maxSessionSeconds: p.maxSessionSeconds,
+        sessionTags: p.sessionTags,
+        ...statements,
+        ...(last?.boundary ? { permissionsBoundary: last.boundary.id } : {}),
+      };
+    }),
+  };
+}
+
+/**
+ * Can a service account do `action` on `resource`? Every path's trust steps and the last
+ * role's permission decision, each explained.
+ *
+ * @example
+ * const r = canIt(snapshot, { cluster: 'dev', namespace: 'default', serviceAccount: 'app',
+ *   action: 's3:PutObject', resource: 'arn:aws:s3:::reports/x' });
+ * r.summary;
+ */
+export function canIt(
+  snapshot: AccessSnapshot,
+  input: {
+    cluster?: unknown;
+    namespace?: unknown;
+    serviceAccount?: unknown;
+    action?: unknown;
+    resource?: unknown;
+  },
+): CanItResult {
+  const sa = checkServiceAccount(snapshot, input);
+  const action = checkAction(input.action);
+  const resource = checkResource(input.resource);
+  const paths: CanItResult['paths'] = saPaths(snapshot, sa).map((p) => {
+    const steps = p.steps.map((s) => ({
+      ...stepSummary(s),
+      action: s.action,
+      explanation: explainInWords(s.decision, { action: s.action, resource: s.roleArn }),
+    }));
+    const last = snapshot.role(p.steps.at(-1)?.roleArn ?? '');
+    if (!p.works || last === undefined || last.foreign) {
+      return {
+        steps,
+        works: p.works,
+        ...(p.problem !== undefined ? { problem: p.problem } : {}),
+        allowed: false,
+      };
+    }
+    const d = decideForRole(last, action, resource, p.sessionTags);
+    return {
+      steps,
+      works: true,
+      permission: { roleArn: last.arn, explanation: explainInWords(d, { action, resource }) },
+      allowed: d.decision === 'allowed',
+    };
+  });
+  const who = `${sa.namespace}/${sa.serviceAccount} in cluster ${sa.cluster}`;
+  const allowedPath = paths.find((p) => p.allowed);
+  let summary: string;
+  if (allowedPath !== undefined) {
+    const chain = allowedPath.steps.map((s) => s.roleArn).join(' → ');
+    summary = `Allowed: ${who} reaches ${chain} (${allowedPath.steps[0]?.via === 'pod-identity' ? 'Pod Identity' : 'IRSA'}), and ${allowedPath.permission?.explanation.summary.replace(/^Allowed: /, '')}`;
+  } else if (paths.length === 0) {
+    summary = `Denied: ${who} has no way to get AWS credentials — no pod identity association names it and no role's trust policy admits its token (${subjectOf(sa.namespace, sa.serviceAccount)}).`;
+  } else if (paths.every((p) => !p.works)) {
+    summary = `Denied: every way ${who} has to get credentials is broken — ${paths.map((p) => p.problem ?? 'a trust step refuses').join('; ')}.`;
+  } else {
+    summary =
+      `Denied: ${who} gets credentials, but no role it reaches may do ${action}${resource === '*' ? '' : ` on ${resource}`}. ${paths.find((p) => p.permission)?.permission?.explanation.summary ?? ''}`.trim();
+  }
+  return { allowed: allowedPath !== undefined, summary, paths };
+}
+
+/** The concrete paths of a service account plus the pattern paths that admit it. */
+function saPaths(
+  snapshot: AccessSnapshot,
+  sa: { cluster: string; namespace: string; serviceAccount: string },
+): AccessPath[] {
+  const subject = subjectOf(sa.namespace, sa.serviceAccount);
+  const own = pathsForServiceAccount(snapshot, sa.cluster, sa.namespace, sa.serviceAccount);
+  const seen = new Set(own.map((p) => p.steps.map((s) => s.roleArn).join('>')));
+  const patterns = patternPaths(snapshot).filter(
+    (p) =>
+      p.cluster === sa.cluster &&
+      subjectMatches(p.subjectPattern ?? '', subject) &&
+      !seen.has(p.steps.map((s) => s.roleArn).join('>')),
+  );
+  return [...own, ...patterns];
+}
+
+function stepSummary(s: PathStep): StepSummary {
+  return {
+    via: s.via,
+    roleArn: s.roleArn,
+    ...(s.associationId !== undefined ? { associationId: s.associationId } : {}),
+  };
+}
+
+function roleStatements(role: SnapshotRole): {
+  allows: StatementSummary[];
+  denies: StatementSummary[];
+} {
+  const allows: StatementSummary[] = [];
+  const denies: StatementSummary[] = [];
+  for (const policy of role.identity) {
+    policy.document.statements.forEach((st: PolicyStatement, i) => {
+      const summary: StatementSummary = {
+        policy: policy.id,
+        statement: st.sid ?? `#${i + 1}`,
+        actions: st.action ?? (st.notAction ? st.notAction.map((a) => `NOT ${a}`) : []),
+        resources: st.resource ?? (st.notResource ? st.notResource.map((r) => `NOT ${r}`) : ['*']),
+        conditional: st.conditions.length > 0,
+      };
+      (st.effect === 'Allow' ? allows : denies).push(summary);
+    });
+  }
+  return { allows, denies };
+}
