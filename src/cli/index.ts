@@ -3,6 +3,7 @@
  * into commander and turns failures into exit codes.
  */
 import { Command, CommanderError } from 'commander';
+import { registerAccessCommands } from './access.js';
 import { registerAccountCommands } from './account.js';
 import { registerAgentCommand } from './agent.js';
 import { registerAuditCommand } from './audit.js';
@@ -10,7 +11,9 @@ import { registerClusterCommands } from './cluster.js';
 import { registerEksctlCommands } from './eksctl.js';
 import { registerEnvCommand } from './env.js';
 import { registerExecCommand } from './exec.js';
+import { registerKeysCommands } from './keys.js';
 import { registerRevokeSessionsCommand } from './revoke-sessions.js';
+import { registerSealingKeysCommand } from './sealing-keys.js';
 import { registerServerCommands } from './server.js';
 import { registerSimulateCommand } from './simulate.js';
 import { registerTokenCommand } from './token.js';
@@ -28,12 +31,15 @@ export function buildCli(): Command {
   registerEnvCommand(program);
   registerAccountCommands(program);
   registerClusterCommands(program);
+  registerKeysCommands(program);
   registerTokenCommand(program);
   registerRevokeSessionsCommand(program);
+  registerSealingKeysCommand(program);
   registerAuditCommand(program);
   registerEksctlCommands(program);
   registerExecCommand(program);
   registerSimulateCommand(program);
+  registerAccessCommands(program);
   registerAgentCommand(program);
   registerWebhookCommand(program);
   return program;

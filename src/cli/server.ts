@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { profileExports } from '../profiles/index.js';
 import { startServer, type RunningServer } from '../server/index.js';
+import { parseRequestLimit, type RequestLimit } from '../throttle/index.js';
+import {
+  DEFAULT_AGENT_PORT,
+  DEFAULT_LOCAL_CLUSTER,
+  withLocalAgent,
+  type UpAgentFlags,
+} from './local-agent.js';
 import { DEFAULT_DATA_DIR, parsePort } from './options.js';
 
 interface ServerFlags {
@@ -13,6 +20,12 @@ interface ServerFlags {
   auditRetentionDays: number;
   auditExportDir?: string;
   s3VirtualHostDomain?: string;
+  requestLimit?: RequestLimit;
+}
+
+interface UpFlags extends UpAgentFlags {
+  port: number;
+  agent: boolean;
 }
 
 /** `latchkey server` and `latchkey up`. */
@@ -39,6 +52,11 @@ export function registerServerCommands(program: Command): void {
       '--s3-virtual-host-domain <domain>',
       'S3 virtual-hosted style: requests to <bucket>.<domain> address that bucket',
     )
+    .option(
+      '--request-limit <rate[:burst]>',
+      'requests per second each account may make to each service, per server (default: no limit)',
+      parseRequestLimit,
+    )
     .action(async (flags: ServerFlags) => {
       const server = await startServer(flags);
       await untilSignal(server);
@@ -51,15 +69,32 @@ export function registerServerCommands(program: Command): void {
     )
     .option('--port <port>', 'port to listen on', parsePort, 4599)
     .option('--data-dir <dir>', 'data directory', DEFAULT_DATA_DIR)
-    .action(async (flags: { port: number; dataDir: string }) => {
-      const server = await startServer({
+    .option(
+      '--cluster <name>',
+      'cluster the local Pod Identity agent serves (created if missing)',
+      DEFAULT_LOCAL_CLUSTER,
+    )
+    .option(
+      '--agent-port <port>',
+      'loopback port of the Pod Identity agent (0: any free port)',
+      parsePort,
+      DEFAULT_AGENT_PORT,
+    )
+    .option('--no-agent', 'do not run the Pod Identity agent')
+    .action(async (flags: UpFlags) => {
+      const started = await startServer({
         host: '127.0.0.1',
         port: flags.port,
         dataDir: flags.dataDir,
       });
+      const server = flags.agent ? await withLocalAgent(started, flags) : started;
       console.log(`\nLatchkey is up at ${server.url}. To use it with the AWS CLI and SDKs:\n`);
       console.log(profileExports(flags.dataDir));
       console.log('\nthen, for example:  aws sts get-caller-identity\n');
+      const consoleUrl = await server.consoleSignInUrl();
+      if (consoleUrl !== undefined) {
+        console.log(`Web console (one-time sign-in link, good for 10 minutes):\n  ${consoleUrl}\n`);
+      }
       await untilSignal(server);
     });
 }

@@ -7,6 +7,7 @@ import type { CredentialResolver } from '../auth/index.js';
 import { toAwsError } from '../errors/index.js';
 import { renderJsonError, type QueryService, type RestService } from '../protocol/index.js';
 import { sigV4RequestOf } from '../sigv4/index.js';
+import type { RequestThrottle } from '../throttle/index.js';
 import { readBody } from './body.js';
 import { QueryDispatcher, type HttpAnswer } from './query-dispatch.js';
 import type { EdgeContext } from './edge-context.js';
@@ -36,6 +37,10 @@ export interface AppDeps {
   s3: { handle(req: IncomingMessage, res: ServerResponse): Promise<void> };
   /** With `s3.example.test`, any request to `<bucket>.s3.example.test` is S3's. */
   virtualHostDomain?: string | undefined;
+  /** Per-account request limits of the Query and REST-JSON APIs (S3 applies its own hook). */
+  throttle?: RequestThrottle | undefined;
+  /** The web console, mounted under `/_latchkey/console/` (see src/console). */
+  console?: { register(app: FastifyInstance): void } | undefined;
 }
 
 /**
@@ -56,6 +61,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     trail: deps.trail,
     region: deps.region,
     onInternalError: (err: unknown) => log.error({ err }, 'internal error'),
+    throttle: deps.throttle,
   };
   const query = new QueryDispatcher(deps.queryServices, edge);
   const rest = new RestDispatcher(deps.restServices, edge);
@@ -81,6 +87,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   }
 
   app.get('/_latchkey/healthz', async () => ({ status: 'ok' }));
+  deps.console?.register(app);
 
   // OIDC discovery and JWKS of each cluster's issuer: public, cacheable, as EKS serves them.
   const issuerRoute = async (

@@ -1,5 +1,11 @@
 import { pino, type Logger } from 'pino';
-import { AuditTrail, createCloudTrailService, JsonlExporter } from '../audit/index.js';
+import { accessApiRoutes, type AccessSources } from '../access/index.js';
+import {
+  AuditTrail,
+  createCloudTrailService,
+  DiscardingAuditTrail,
+  JsonlExporter,
+} from '../audit/index.js';
 import type { CredentialResolver } from '../auth/index.js';
 import {
   AssociationDirectory,
@@ -24,20 +30,32 @@ import {
   UserDirectory,
   type PolicyValidator,
 } from '../iam/index.js';
-import { discoveryDocument, IssuerKeys, jwksDocument } from '../oidc/index.js';
+import {
+  discoveryDocument,
+  IssuerKeys,
+  jwksDocument,
+  RemoteKeySets,
+  type RemoteKeySetOptions,
+} from '../oidc/index.js';
 import { profileName, updateEndpoint, writeProfile } from '../profiles/index.js';
 import { loadMasterKey } from '../secrets/index.js';
 import {
+  LiveKeyring,
   SealingKeyStore,
   SessionCredentialResolver,
   SessionRevocations,
 } from '../sessions/index.js';
+import { bindCaches, openClusterSync } from '../cluster-sync/index.js';
+import { createConsole } from '../console/index.js';
+import { AwsError, isAwsError } from '../errors/index.js';
+import { RequestThrottle, type RequestLimit } from '../throttle/index.js';
 import { parsePolicy } from '../policy/index.js';
 import { createS3Service } from '../s3/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { lockDataDir, openStore, type Store } from '../store/index.js';
 import { createStsQueryService, type TrustEvaluator } from '../sts/index.js';
 import { buildApp } from './app.js';
 import { IssuerRegistry } from './issuers.js';
+import { sealingKeyRoutes } from './sealing-key-api.js';
 import { createLatchkeyApi } from './latchkey-api.js';
 
 /** How to run a server. */
@@ -56,6 +74,24 @@ export interface ServerOptions {
   /** S3 virtual-hosted style: with `s3.example.test`, `<bucket>.s3.example.test` is a bucket. */
   s3VirtualHostDomain?: string | undefined;
   logger?: Logger | undefined;
+  /** Per-account request limit of every service (per replica); unlimited when unset. */
+  requestLimit?: RequestLimit | undefined;
+  /**
+   * How external issuers' JWKS are fetched (`latchkey cluster register` without a JWKS file):
+   * `ca` adds trusted CAs; `allowLoopback` (tests, a dev issuer on 127.0.0.1) permits loopback;
+   * `cooldownMs` spaces refetches for unknown key ids (default 30 s).
+   */
+  remoteIssuers?: Pick<RemoteKeySetOptions, 'allowLoopback' | 'ca' | 'cooldownMs'> | undefined;
+  /**
+   * Benchmarks only (not exposed in the CLI): `false` serves S3 without authorization of signed
+   * callers (authentication still applies), to measure what authorization costs.
+   */
+  s3Authorization?: boolean | undefined;
+  /**
+   * Benchmarks only (not exposed in the CLI): `false` replaces the audit trail with one that
+   * records nothing, to measure what auditing costs.
+   */
+  audit?: boolean | undefined;
 }
 
 /** A running server. */
@@ -64,6 +100,16 @@ export interface RunningServer {
   url: string;
   store: Store;
   close(): Promise<void>;
+  /**
+   * A one-time sign-in link to the web console for the first account's admin (good once, for
+   * ten minutes; see src/console), or undefined when that admin has no active access key.
+   */
+  consoleSignInUrl(): Promise<string | undefined>;
+  /**
+   * Starts sealing session tokens with a new key; the other replicas learn of it through the
+   * cluster sync (or the first token naming it), and the old key opens tokens for the overlap.
+   */
+  rotateSealingKey(): Promise<void>;
 }
 
 /**
@@ -76,15 +122,33 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const logger = options.logger ?? pino({ level: process.env.LATCHKEY_LOG_LEVEL ?? 'info' });
   const region = options.region ?? 'us-east-1';
+  // The embedded store allows one server per data directory (replicas share PostgreSQL).
+  const lock = options.databaseUrl === undefined ? lockDataDir(options.dataDir) : undefined;
   const masterKey = loadMasterKey(options.dataDir);
-  const store = await openStore({ dataDir: options.dataDir, databaseUrl: options.databaseUrl });
+  const store = await openStore({
+    dataDir: options.dataDir,
+    databaseUrl: options.databaseUrl,
+  }).catch((err: unknown) => {
+    lock?.release();
+    throw err;
+  });
+  const sync = await openClusterSync({ databaseUrl: options.databaseUrl, db: store.db, logger });
   try {
     let publicUrl = options.publicUrl?.replace(/\/+$/, '') ?? '';
     const users = new UserDirectory(store.db);
     const accessKeys = new AccessKeyDirectory(store.db, masterKey);
-    const keyring = await new SealingKeyStore(store.db, masterKey).load();
-    const revocations = new SessionRevocations(store.db);
-    const sessions = new SessionCredentialResolver(() => keyring, revocations);
+    // Other replicas hear of rotations, revocations and IAM changes through `sync`.
+    const keyring = await LiveKeyring.open(new SealingKeyStore(store.db, masterKey), () => {
+      void sync.publish('sealing-keys');
+    });
+    const revocations = new SessionRevocations(store.db, (scope) => {
+      void sync.publish('revocations', scope);
+    });
+    const sessions = new SessionCredentialResolver(
+      () => keyring.get(),
+      revocations,
+      (kid) => keyring.knows(kid),
+    );
     const resolver: CredentialResolver = {
       resolve: (accessKeyId, token) =>
         accessKeyId.startsWith('ASIA')
@@ -96,24 +160,38 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const principalPolicies = new PrincipalPolicies(store.db);
     const loader = new PolicySetLoader(roles, policies, principalPolicies);
     const authorizer = new PolicyAuthorizer(loader);
+    bindCaches(sync, { policies: authorizer, accessKeys, revocations, keyring }, logger);
     const evaluateTrust: TrustEvaluator = (question) => authorizer.evaluateTrust(question);
     const issuerKeys = new IssuerKeys(store.db, masterKey);
     const providers = new OidcProviderDirectory(store.db);
-    const clusters = new ClusterDirectory(store.db, issuerKeys, region, () => publicUrl);
+    const clusters = new ClusterDirectory(
+      store.db,
+      issuerKeys,
+      region,
+      () => publicUrl,
+      new RemoteKeySets(options.remoteIssuers ?? {}),
+    );
     const associations = new AssociationDirectory(store.db, region);
-    const issuers = new IssuerRegistry(providers, clusters, issuerKeys, () => publicUrl);
+    const issuers = new IssuerRegistry(providers, clusters, () => publicUrl);
 
     // The first account exists before the first request can arrive.
     const firstKey =
       (await listAccounts(store.db)).length === 0
-        ? await createAccount(store.db, masterKey, DEFAULT_ACCOUNT_ID)
+        ? await createAccount(store.db, masterKey, DEFAULT_ACCOUNT_ID).catch((err: unknown) => {
+            // Another replica starting on the same empty database created it first.
+            if (isAwsError(err, 'EntityAlreadyExists')) return undefined;
+            throw err;
+          })
         : undefined;
 
-    const trail = new AuditTrail(
-      store.db,
-      logger,
-      options.auditExportDir ? new JsonlExporter(options.auditExportDir) : undefined,
-    );
+    const trail =
+      options.audit === false
+        ? new DiscardingAuditTrail(store.db, logger)
+        : new AuditTrail(
+            store.db,
+            logger,
+            options.auditExportDir ? new JsonlExporter(options.auditExportDir) : undefined,
+          );
     const retentionDays = options.auditRetentionDays ?? 90;
     const pruned = await trail.prune(retentionDays);
     if (pruned > 0) logger.info({ pruned, retentionDays }, 'audit records past retention deleted');
@@ -124,6 +202,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }, 3_600_000);
     pruneTimer.unref();
 
+    const throttle = options.requestLimit && new RequestThrottle(options.requestLimit);
     const s3 = createS3Service({
       db: store.db,
       dataDir: options.dataDir,
@@ -133,11 +212,42 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       region,
       logger,
       virtualHostDomain: options.s3VirtualHostDomain,
+      authorize: options.s3Authorization !== false,
+      ...(throttle && {
+        admit: (accountId: string) => {
+          if (!throttle.admit(accountId, 's3')) throw new AwsError('Throttling', 'Rate exceeded');
+        },
+      }),
     });
     await s3.ready();
 
-    const app = buildApp({
+    const serviceAccountDirectory = new ServiceAccountDirectory(store.db);
+    const accessSources: AccessSources = {
+      clusters,
+      serviceAccounts: serviceAccountDirectory,
+      associations,
+      roles,
+      providers,
+      principalPolicies,
+      policies,
+      users,
+    };
+    const latchkeyConsole = createConsole({
+      masterKey,
+      resolver,
+      authorizer,
+      trail,
+      db: store.db,
+      access: accessSources,
+      accessKeys,
+      region,
       logger,
+    });
+
+    const app = buildApp({
+      console: latchkeyConsole,
+      logger,
+      throttle,
       resolver,
       trail,
       region,
@@ -154,7 +264,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           principalPolicies,
           validatePolicy,
           loader,
-          onChange: () => authorizer.invalidate(),
+          onChange: () => {
+            authorizer.invalidate();
+            void sync.publish('iam');
+          },
           isOwnIssuer: (url) =>
             publicUrl !== '' && url.startsWith(`${publicUrl}${ISSUER_PATH_PREFIX}`),
         }),
@@ -162,7 +275,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           roles,
           evaluateTrust,
           validatePolicy,
-          keyring: () => keyring,
+          keyring: () => keyring.get(),
           findIssuer: (accountId, iss) => issuers.find(accountId, iss),
         }),
       ],
@@ -184,7 +297,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           issuerKeys,
           authorizer,
           evaluateTrust,
-          keyring: () => keyring,
+          keyring: () => keyring.get(),
         }),
         createCloudTrailService({ db: store.db, authorizer }),
         createLatchkeyApi({
@@ -194,8 +307,15 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           issuerKeys,
           authorizer,
           revocations,
-          serviceAccounts: new ServiceAccountDirectory(store.db),
-          onAccountCreated: (accountId) => logger.info({ accountId }, 'account created'),
+          serviceAccounts: serviceAccountDirectory,
+          extraRoutes: [
+            ...accessApiRoutes({ sources: accessSources, authorizer }),
+            ...sealingKeyRoutes({ authorizer, rotate: () => keyring.rotate() }),
+          ],
+          onAccountCreated: (accountId) => {
+            logger.info({ accountId }, 'account created');
+            void sync.publish('iam');
+          },
         }),
       ],
       async issuer(issuerId) {
@@ -235,6 +355,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return {
       url,
       store,
+      consoleSignInUrl: () => latchkeyConsole.signInLink(url, DEFAULT_ACCOUNT_ID),
       async close() {
         clearInterval(pruneTimer);
         // In-flight requests get a grace period; a client that stalls mid-body does not hold
@@ -243,11 +364,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         await app.close();
         clearTimeout(force);
         await trail.drain();
+        keyring.close();
+        await sync.close();
         await store.close();
+        lock?.release();
+      },
+      rotateSealingKey: async () => {
+        await keyring.rotate();
       },
     };
   } catch (err) {
+    await sync.close();
     await store.close();
+    lock?.release();
     throw err;
   }
 }

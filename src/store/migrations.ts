@@ -2,7 +2,7 @@
  * Schema migrations, in order. They use only types both engines share (text, integer) so
  * one list serves SQLite and PostgreSQL. Never edit a migration that has shipped: add one.
  */
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 import { s3Migrations } from '../s3/index.js';
 
 export const migrations: Record<string, Migration> = {
@@ -260,6 +260,32 @@ export const migrations: Record<string, Migration> = {
   },
   // The S3 store's tables (defined beside its code; numbered in this one sequence).
   ...s3Migrations,
+  // Replicas on one PostgreSQL: at most one sealing key is current, so replicas that start or
+  // rotate at the same moment agree on it (the loser of the race reads the winner's key).
+  '0010_one_current_sealing_key': {
+    async up(db: Kysely<unknown>) {
+      // A race before this index may have left several current keys: keep the oldest current.
+      await sql`
+        update sealing_keys set retire_after = ${new Date(Date.now() + 43_500_000).toISOString()}
+        where retire_after is null
+          and kid <> (select kid from sealing_keys where retire_after is null
+                      order by created_at, kid limit 1)`.execute(db);
+      await sql`
+        create unique index sealing_keys_one_current on sealing_keys ((retire_after is null))
+        where retire_after is null`.execute(db);
+    },
+  },
+  // External clusters (`latchkey cluster register`): their issuer is not Latchkey's; their
+  // keys come from a pinned JWKS or from the issuer's own JWKS endpoint.
+  '0011_external_clusters': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .alterTable('eks_clusters')
+        .addColumn('issuer_kind', 'text', (c) => c.notNull().defaultTo('latchkey'))
+        .execute();
+      await db.schema.alterTable('eks_clusters').addColumn('jwks', 'text').execute();
+    },
+  },
   '0012_audit_data_events': {
     async up(db: Kysely<unknown>) {
       // Data events (S3 object-level calls) are kept out of LookupEvents, as in CloudTrail.

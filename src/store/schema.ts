@@ -71,6 +71,10 @@ export interface EksClusterTable {
   /** JSON object of tags. */
   tags: string;
   created_at: string;
+  /** `latchkey`: Latchkey's own issuer signs; `external`: a real cluster's issuer (registered). */
+  issuer_kind: Generated<'latchkey' | 'external'>;
+  /** External clusters: the pinned JWKS (JSON of the verification keys), or null to fetch it. */
+  jwks: Generated<string | null>;
 }
 
 export interface OidcSigningKeyTable {
