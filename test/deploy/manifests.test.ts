@@ -5,11 +5,11 @@
  * together (selectors, the webhook's Service, ConfigMap keys, the agent's addresses, and the
  * `latchkey` flags each container runs with).
  *
- * The schema: no OpenAPI document is available offline here, so the models of
- * `@kubernetes/client-node` stand in for it — they are generated from the Kubernetes OpenAPI
- * spec: every field with its JSON name and type (`attributeTypeMap`), and which fields are
- * required (non-optional members of the generated `.d.ts`). Unknown fields, wrong types and
- * missing required fields are errors, as `kubectl apply --validate=strict` reports them.
+ * Two schema checks: the Kubernetes OpenAPI definitions as JSON schemas (`kubernetes-models`,
+ * each model's `validate()`: types, formats, enums, required fields), and a strict check built
+ * on the models of `@kubernetes/client-node` (also generated from the OpenAPI spec: every field
+ * with its JSON name and type, and which fields are required), which also refuses unknown
+ * fields, as `kubectl apply --validate=strict` does.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -133,6 +133,23 @@ function validateObject(object: JsonObject): string[] {
   return validate(object, modelFor(apiVersion, kind), `${kind}/${name}`);
 }
 
+/** What the OpenAPI schema of the object's apiVersion and kind says is wrong, if anything. */
+async function openApiProblems(object: JsonObject): Promise<string | undefined> {
+  const models = (await import(`kubernetes-models/${String(object.apiVersion)}`)) as Record<
+    string,
+    (new (data: unknown) => { validate(): void }) | undefined
+  >;
+  const Model = models[String(object.kind)];
+  if (Model === undefined)
+    return `no schema for ${String(object.apiVersion)} ${String(object.kind)}`;
+  try {
+    new Model(object).validate();
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
 function parseYaml(text: string): JsonObject[] {
   return parseAllDocuments(text)
     .map((d) => d.toJSON() as Json)
@@ -236,6 +253,17 @@ describe('deploy/ manifests', () => {
 
   it('every rendered object is valid against the Kubernetes API schema', () => {
     for (const object of objects) expect(validateObject(object)).toEqual([]);
+  });
+
+  it('every rendered object validates against the Kubernetes OpenAPI JSON schemas', async () => {
+    // kubernetes-models carries the upstream OpenAPI definitions as JSON schemas (formats,
+    // enums, integer vs number, required fields), checked by each model's validate().
+    for (const object of objects) {
+      expect(await openApiProblems(object)).toBeUndefined();
+    }
+    const broken = structuredClone(find('Deployment', 'latchkey-server'));
+    (at(broken, 'spec') as JsonObject).replicas = 1.5;
+    expect(await openApiProblems(broken)).toContain('spec/replicas must be integer');
   });
 
   it('the validator finds unknown fields, wrong types and missing required fields', () => {
