@@ -53,6 +53,8 @@ export interface AuthorizationRequest {
    * keys it derives from the principal (aws:PrincipalArn, aws:PrincipalTag/…, …).
    */
   context?: Readonly<Record<string, string | string[]>>;
+  /** A denial's message quotes the resource ARN, as S3's AccessDenied messages do. */
+  quoteResource?: boolean;
 }
 
 /** Decides whether a principal may perform an action; throws AccessDenied when not. */

@@ -75,7 +75,12 @@ export class PolicyAuthorizer implements Authorizer {
     });
     if (decision.decision !== 'allowed') {
       throw accessDenied(
-        { principal, action: request.action, resource: request.resource },
+        {
+          principal,
+          action: request.action,
+          resource: request.resource,
+          ...(request.quoteResource ? { quoteResource: true } : {}),
+        },
         decision,
       );
     }

@@ -10,6 +10,8 @@ export interface DeniedRequest {
   principal: { arn: string };
   action: string;
   resource: string;
+  /** S3's form: the resource ARN in double quotes. */
+  quoteResource?: boolean;
 }
 
 const IMPLICIT: Readonly<Record<PolicyType, string>> = {
@@ -40,7 +42,8 @@ const EXPLICIT: Readonly<Record<PolicyType, string>> = {
  * }
  */
 export function accessDeniedMessage(request: DeniedRequest, decision: Decision): string {
-  const on = request.resource === '*' ? '' : ` on resource: ${request.resource}`;
+  const resource = request.quoteResource ? `"${request.resource}"` : request.resource;
+  const on = request.resource === '*' ? '' : ` on resource: ${resource}`;
   const head = `User: ${request.principal.arn} is not authorized to perform: ${request.action}${on}`;
   const denial = decision.denial ?? { policyType: 'identity', explicit: false };
   return denial.explicit

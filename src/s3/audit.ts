@@ -6,6 +6,7 @@
  * owner only.
  */
 import {
+  callKind,
   newRecord,
   principalIdentity,
   type AuditNotes,
@@ -25,8 +26,6 @@ const MANAGEMENT_OPERATIONS = new Set<S3Operation>([
   'PutBucketPolicy',
   'DeleteBucketPolicy',
 ]);
-
-const READ_ONLY = /^(Get|Head|List)/;
 
 /**
  * Builds the record of `call` before it runs, with the notes its outcome completes.
@@ -53,7 +52,7 @@ export async function s3AuditRecord(
     sourceIp,
     userAgent: headerOf(call, 'user-agent') ?? '',
     requestId: call.requestId,
-    readOnly: READ_ONLY.test(operation),
+    readOnly: callKind(operation) === 'read',
     identity:
       caller.kind === 'signed'
         ? principalIdentity(caller.principal)

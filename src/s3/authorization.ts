@@ -265,20 +265,20 @@ export class S3Authorizer {
           ...(bucket ? { resourceAccount: bucket.ownerAccount } : {}),
           ...(bucket?.policy ? { resourcePolicy: bucket.policy } : {}),
           context,
+          quoteResource: true,
         });
       } catch (err) {
         if (!isAwsError(err) || err.code !== 'AccessDenied') throw err;
-        // S3 explains denials within the bucket owner's account (quoting the resource, unlike
-        // IAM); a caller from another account learns only "Access Denied".
+        // S3 explains denials within the bucket owner's account; a caller from another account
+        // learns only "Access Denied".
         const sameAccount =
           bucket === undefined || bucket.ownerAccount === caller.principal.accountId;
-        const message = sameAccount
-          ? err.message.replace(
-              `on resource: ${check.resource} `,
-              `on resource: "${check.resource}" `,
-            )
-          : undefined;
-        throw new S3Error('AccessDenied', message, {}, err.explanation);
+        throw new S3Error(
+          'AccessDenied',
+          sameAccount ? err.message : undefined,
+          {},
+          err.explanation,
+        );
       }
       return;
     }

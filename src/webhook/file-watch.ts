@@ -7,6 +7,8 @@
 import { statSync, watch, type FSWatcher, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import type { Logger } from 'pino';
+import { errorMessage } from './errors.js';
 
 /** A running watch. */
 export interface FileWatch {
@@ -106,4 +108,36 @@ export function watchFiles(
       for (const w of watchers) w.close();
     },
   };
+}
+
+/**
+ * Reloads one file with `load` whenever it changes. A reload that fails is logged and the
+ * previous contents stay in use.
+ *
+ * @example
+ * this.#watch = reloadOnChange(path, () => this.#load(), { logger, what: 'service accounts file' });
+ */
+export function reloadOnChange(
+  path: string,
+  load: () => Promise<void>,
+  options: { logger: Logger; what: string; debounceMs?: number | undefined },
+): FileWatch {
+  const { logger, what } = options;
+  return watchFiles(
+    [path],
+    async () => {
+      try {
+        await load();
+      } catch (err) {
+        logger.error(
+          { file: path, err: errorMessage(err) },
+          `${what} not reloaded; keeping the previous contents`,
+        );
+      }
+    },
+    {
+      debounceMs: options.debounceMs ?? 100,
+      onError: (err) => logger.warn({ err: errorMessage(err) }, 'file watch error'),
+    },
+  );
 }

@@ -656,6 +656,10 @@ describe('traces, missing keys and messages', () => {
     expect(accessDeniedMessage(req, decide())).toBe(
       `${head} because no identity-based policy allows the s3:GetObject action`,
     );
+    // S3's form quotes the resource.
+    expect(accessDeniedMessage({ ...req, quoteResource: true }, decide())).toBe(
+      `User: ${alice.arn} is not authorized to perform: s3:GetObject on resource: "arn:aws:s3:::b/k" because no identity-based policy allows the s3:GetObject action`,
+    );
     const deny = policy({ Effect: 'Deny', Action: '*', Resource: '*' });
     expect(accessDeniedMessage(req, decide({ identityPolicies: [deny] }))).toBe(
       `${head} with an explicit deny in an identity-based policy`,

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { errorMessage, WebhookError } from '../errors.js';
-import { watchFiles, type FileWatch } from '../file-watch.js';
+import { reloadOnChange, type FileWatch } from '../file-watch.js';
 import {
   identityKey,
   type ContainerCredentialsConfig,
@@ -83,24 +83,11 @@ export class FileAssociationSource implements PodIdentityAssociationSource {
   async start(): Promise<void> {
     await this.#load();
     if (this.#options.watch ?? true) {
-      this.#watch = watchFiles(
-        [this.#options.path],
-        async () => {
-          try {
-            await this.#load();
-          } catch (err) {
-            this.#options.logger.error(
-              { file: this.#options.path, err: errorMessage(err) },
-              'pod identity associations file not reloaded; keeping the previous contents',
-            );
-          }
-        },
-        {
-          debounceMs: this.#options.debounceMs ?? 100,
-          onError: (err) =>
-            this.#options.logger.warn({ err: errorMessage(err) }, 'file watch error'),
-        },
-      );
+      this.#watch = reloadOnChange(this.#options.path, () => this.#load(), {
+        logger: this.#options.logger,
+        what: 'pod identity associations file',
+        debounceMs: this.#options.debounceMs,
+      });
     }
   }
 

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { parseAllDocuments } from 'yaml';
 import { errorMessage, WebhookError } from '../errors.js';
-import { watchFiles, type FileWatch } from '../file-watch.js';
+import { reloadOnChange, type FileWatch } from '../file-watch.js';
 import type { ServiceAccountCache } from './cache.js';
 import { CONFIG_MAP_NAME, entriesFromConfigMap, type ConfigMapLike } from './config-map.js';
 import type { ServiceAccountEntry, ServiceAccountLike } from './entry.js';
@@ -152,24 +152,11 @@ export class FileServiceAccountSource implements ServiceAccountSource {
     await this.#load();
     this.#synced = true;
     if (this.#options.watch ?? true) {
-      this.#watch = watchFiles(
-        [this.#options.path],
-        async () => {
-          try {
-            await this.#load();
-          } catch (err) {
-            this.#options.logger.error(
-              { file: this.#options.path, err: errorMessage(err) },
-              'service accounts file not reloaded; keeping the previous contents',
-            );
-          }
-        },
-        {
-          debounceMs: this.#options.debounceMs ?? 100,
-          onError: (err) =>
-            this.#options.logger.warn({ err: errorMessage(err) }, 'file watch error'),
-        },
-      );
+      this.#watch = reloadOnChange(this.#options.path, () => this.#load(), {
+        logger: this.#options.logger,
+        what: 'service accounts file',
+        debounceMs: this.#options.debounceMs,
+      });
     }
   }
 
