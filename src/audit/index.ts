@@ -13,4 +13,11 @@ export {
 } from './record.js';
 export { REDACTED, redactSecrets } from './redact.js';
 export { searchAudit, type AuditPage, type AuditQuery } from './search.js';
-export { AuditTrail, auditUnavailable, DiscardingAuditTrail } from './trail.js';
+export {
+  AuditTrail,
+  auditUnavailable,
+  DiscardingAuditTrail,
+  type AuditTrailOptions,
+} from './trail.js';
+export { StoreRowWriter, type AuditRow, type AuditRowWriter } from './row-writer.js';
+export { SqliteRowWriter } from './sqlite-row-writer.js';

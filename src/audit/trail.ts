@@ -1,9 +1,10 @@
-import { sql, type Kysely } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { AwsError } from '../errors/index.js';
 import type { Database } from '../store/index.js';
 import type { JsonlExporter } from './export.js';
 import type { CloudTrailRecord } from './record.js';
+import { StoreRowWriter, type AuditRow, type AuditRowWriter } from './row-writer.js';
 
 /** Error codes that mean "denied", so `latchkey audit --denied` can find them. */
 const DENIAL_CODES = new Set(['AccessDenied', 'AccessDeniedException', 'IDPRejectedClaim']);
@@ -17,6 +18,15 @@ const BATCH_LIMIT = 500;
  * one per call. Records of state-changing and credential-issuing calls never wait.
  */
 const LAZY_FLUSH_MS = 100;
+
+/**
+ * Most records of read-only calls kept for another attempt while the store cannot be written;
+ * past it the oldest are dropped (and counted in the log).
+ */
+const RETAINED_LIMIT = 10_000;
+
+/** How long records kept after a failed write wait before the next attempt. */
+const RETRY_MS = 1_000;
 
 interface QueuedWrite {
   row: AuditRow;
@@ -32,22 +42,40 @@ export function auditUnavailable(): AwsError {
   );
 }
 
+/** Where a trail's records go besides the store's query layer. */
+export interface AuditTrailOptions {
+  /** Also appends every complete record to rotating JSONL files. */
+  exporter?: JsonlExporter | undefined;
+  /** Commits the records; by default through the store's query layer. */
+  writer?: AuditRowWriter | undefined;
+}
+
 /**
  * The audit trail: one CloudTrail record per call, in the store. Writes are group-committed —
- * records from concurrent calls share one transaction — and a call that must be durable waits
- * for its record's commit before it answers.
+ * records from concurrent calls share one transaction, and the records of calls made while one
+ * commit is under way share the next — and a call that must be durable waits for its record's
+ * commit before it answers.
  */
 export class AuditTrail {
   readonly #queue: QueuedWrite[] = [];
   #lazy: QueuedWrite[] = [];
   #lazyTimer: NodeJS.Timeout | undefined;
+  /** Records of read-only calls whose write failed, waiting for the next attempt. */
+  #retained: QueuedWrite[] = [];
+  #retryTimer: NodeJS.Timeout | undefined;
+  #closing = false;
   #flushing: Promise<void> | undefined;
+  readonly #writer: AuditRowWriter;
+  readonly #exporter: JsonlExporter | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly logger: Logger,
-    private readonly exporter?: JsonlExporter,
-  ) {}
+    options: AuditTrailOptions = {},
+  ) {
+    this.#writer = options.writer ?? new StoreRowWriter(db);
+    this.#exporter = options.exporter;
+  }
 
   /**
    * Writes a record and resolves once it is committed. Used before the response of calls that
@@ -62,16 +90,39 @@ export class AuditTrail {
 
   /**
    * Writes a record of a read-only call within {@link LAZY_FLUSH_MS}, without making the call
-   * wait; a failure is logged, never thrown.
+   * wait; never throws. While the store cannot be written (an outage, a full disk) the record
+   * is kept in memory, up to {@link RETAINED_LIMIT} records, and written once it can be.
    */
   writeLater(record: CloudTrailRecord): void {
-    this.#lazy.push({
+    const write: QueuedWrite = {
       row: toRow(record, 'complete'),
       resolve: () => {},
-      reject: (err: unknown) => this.logger.error({ err }, 'audit record lost'),
-    });
+      reject: (err: unknown) => this.#retain(write, err),
+    };
+    this.#lazy.push(write);
     if (this.#lazy.length >= BATCH_LIMIT) this.#promoteLazy();
     else this.#lazyTimer ??= setTimeout(() => this.#promoteLazy(), LAZY_FLUSH_MS);
+  }
+
+  #retain(write: QueuedWrite, err: unknown): void {
+    if (this.#closing) {
+      this.logger.error({ err, eventId: write.row.event_id }, 'audit record lost at shutdown');
+      return;
+    }
+    if (this.#retained.length === 0) {
+      this.logger.warn({ err }, 'audit records cannot be written; keeping them to retry');
+    }
+    this.#retained.push(write);
+    if (this.#retained.length > RETAINED_LIMIT) {
+      const dropped = this.#retained.splice(0, this.#retained.length - RETAINED_LIMIT);
+      this.logger.error({ dropped: dropped.length }, 'audit records lost: too many kept');
+    }
+    this.#retryTimer ??= setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#queue.push(...this.#retained);
+      this.#retained = [];
+      this.#scheduleFlush();
+    }, RETRY_MS);
   }
 
   #promoteLazy(): void {
@@ -96,14 +147,14 @@ export class AuditTrail {
         // The same event may be written twice in one batch (pending, then complete): keep the last.
         const rows = [...new Map(batch.map((w) => [w.row.event_id, w.row])).values()];
         try {
-          await insertRows(this.db, rows);
+          await this.#writer.write(rows);
         } catch (err) {
           for (const w of batch) w.reject(err);
           continue;
         }
         for (const w of batch) w.resolve();
-        if (this.exporter) {
-          for (const row of rows) if (row.status === 'complete') this.exporter.append(row.record);
+        if (this.#exporter) {
+          for (const row of rows) if (row.status === 'complete') this.#exporter.append(row.record);
         }
       }
     } finally {
@@ -122,10 +173,25 @@ export class AuditTrail {
     return Number(result.numDeletedRows);
   }
 
-  /** Waits until every queued record, lazy ones included, is written. */
+  /**
+   * Waits until every queued record, lazy ones included, is written (records kept after a
+   * failed write are tried once more).
+   */
   async drain(): Promise<void> {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#queue.push(...this.#retained);
+    this.#retained = [];
     if (this.#lazy.length > 0) this.#promoteLazy();
+    else if (this.#queue.length > 0) this.#scheduleFlush();
     while (this.#flushing) await this.#flushing;
+  }
+
+  /** Writes what is queued (a last attempt), then releases the writer. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.drain();
+    await this.#writer.close();
   }
 }
 
@@ -140,38 +206,6 @@ export class DiscardingAuditTrail extends AuditTrail {
 
   override writeLater(): void {}
 }
-
-const COLUMNS = [
-  'event_id',
-  'event_time',
-  'event_source',
-  'event_name',
-  'account_id',
-  'principal_arn',
-  'user_name',
-  'access_key_id',
-  'read_only',
-  'error_code',
-  'denied',
-  'status',
-  'data_event',
-  'record',
-] as const;
-
-/**
- * One multi-row upsert, in SQL both engines accept. Built directly rather than through the
- * query builder: this runs for every batch of records and the builder's cost showed in
- * profiles (bench/).
- */
-async function insertRows(db: Kysely<Database>, rows: AuditRow[]): Promise<void> {
-  const values = sql.join(rows.map((row) => sql`(${sql.join(COLUMNS.map((c) => row[c]))})`));
-  await sql`INSERT INTO audit_events (${sql.raw(COLUMNS.join(', '))}) VALUES ${values}
-    ON CONFLICT (event_id) DO UPDATE SET status = excluded.status, error_code = excluded.error_code,
-    denied = excluded.denied, record = excluded.record`.execute(db);
-}
-
-/** A row as written (every column given). */
-type AuditRow = Omit<Database['audit_events'], 'data_event'> & { data_event: number };
 
 function toRow(record: CloudTrailRecord, status: 'pending' | 'complete'): AuditRow {
   return {

@@ -5,6 +5,7 @@ import {
   createCloudTrailService,
   DiscardingAuditTrail,
   JsonlExporter,
+  SqliteRowWriter,
 } from '../audit/index.js';
 import type { CredentialResolver } from '../auth/index.js';
 import {
@@ -187,11 +188,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const trail =
       options.audit === false
         ? new DiscardingAuditTrail(store.db, logger)
-        : new AuditTrail(
-            store.db,
-            logger,
-            options.auditExportDir ? new JsonlExporter(options.auditExportDir) : undefined,
-          );
+        : new AuditTrail(store.db, logger, {
+            exporter: options.auditExportDir
+              ? new JsonlExporter(options.auditExportDir)
+              : undefined,
+            // SQLite commits block the thread that makes them: off the event loop.
+            writer: store.sqliteFile ? new SqliteRowWriter(store.sqliteFile) : undefined,
+          });
     const retentionDays = options.auditRetentionDays ?? 90;
     const pruned = await trail.prune(retentionDays);
     if (pruned > 0) logger.info({ pruned, retentionDays }, 'audit records past retention deleted');
@@ -363,7 +366,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const force = setTimeout(() => app.server.closeAllConnections(), CLOSE_GRACE_MS);
         await app.close();
         clearTimeout(force);
-        await trail.drain();
+        await trail.close();
         keyring.close();
         await sync.close();
         await store.close();

@@ -35,6 +35,8 @@ export type StoreEngine = 'sqlite' | 'postgres';
 export interface Store {
   readonly db: Kysely<Database>;
   readonly engine: StoreEngine;
+  /** The SQLite file (engine `sqlite`), for components that open their own connection. */
+  readonly sqliteFile?: string;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -55,29 +57,76 @@ export interface StoreOptions {
  * const n = await store.db.selectFrom('accounts').select('account_id').execute();
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const { db, engine } = options.databaseUrl
-    ? { db: openPostgres(options.databaseUrl), engine: 'postgres' as const }
-    : { db: openSqlite(options.dataDir), engine: 'sqlite' as const };
+  if (options.databaseUrl) {
+    const db = await migrated(openPostgres(options.databaseUrl));
+    return { db, engine: 'postgres', close: () => db.destroy() };
+  }
+  const sqliteFile = join(options.dataDir, 'latchkey.db');
+  const db = await migrated(openSqlite(options.dataDir, sqliteFile));
+  return { db, engine: 'sqlite', sqliteFile, close: () => db.destroy() };
+}
+
+/** The store brought up to date; closed if its migrations fail. */
+async function migrated(db: Kysely<Database>): Promise<Kysely<Database>> {
   try {
     await migrate(db);
   } catch (err) {
     await db.destroy();
     throw err;
   }
-  return { db, engine, close: () => db.destroy() };
+  return db;
 }
 
-function openSqlite(dataDir: string): Kysely<Database> {
+function openSqlite(dataDir: string, file: string): Kysely<Database> {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const sqlite = new SqliteDatabase(join(dataDir, 'latchkey.db'));
+  const sqlite = new SqliteDatabase(file);
   sqlite.pragma('journal_mode = WAL');
   // FULL: a commit is on disk before the call that made it is acknowledged.
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   return new Kysely<Database>({
-    dialect: withUnavailableErrors(new SqliteDialect({ database: sqlite })),
+    dialect: withUnavailableErrors(new SqliteDialect({ database: driverConnection(sqlite) })),
   });
+}
+
+/** Most prepared statements kept per SQLite connection. */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * The connection as Kysely's SQLite driver sees it, changed in two ways:
+ *
+ * - Transactions begin `IMMEDIATE` (taking the write lock at once, waiting up to the busy
+ *   timeout for it). The audit trail commits from a connection of its own (a worker thread);
+ *   a deferred transaction that read before that commit and wrote after it would fail with
+ *   SQLITE_BUSY instead of waiting.
+ * - `prepare` is memoized: the driver prepares every query anew, and preparing (parsing and
+ *   planning the SQL) cost more than running the request path's small lookups in profiles
+ *   (bench/). Statements are reused only one at a time: the driver runs each synchronously to
+ *   completion (`all` / `run`), and nothing in Latchkey streams a query (`iterate` keeps a
+ *   statement busy). Least recently used statements are dropped past
+ *   {@link STATEMENT_CACHE_SIZE}.
+ */
+function driverConnection(sqlite: SqliteDatabase.Database): {
+  prepare(sql: string): SqliteDatabase.Statement;
+  close(): void;
+} {
+  const statements = new Map<string, SqliteDatabase.Statement>();
+  return {
+    prepare(text) {
+      const sql = text === 'begin' ? 'begin immediate' : text;
+      let statement = statements.get(sql);
+      if (statement === undefined) {
+        statement = sqlite.prepare(sql);
+        if (statements.size >= STATEMENT_CACHE_SIZE) {
+          statements.delete(statements.keys().next().value as string);
+        }
+      } else statements.delete(sql);
+      statements.set(sql, statement);
+      return statement;
+    },
+    close: () => sqlite.close(),
+  };
 }
 
 function openPostgres(url: string): Kysely<Database> {

@@ -261,4 +261,38 @@ describe('fail-closed', () => {
     // Recovery without a restart.
     await new IAMClient(config).send(new CreateUserCommand({ UserName: 'after' }));
   });
+
+  it('keeps the records of read-only calls made while the store cannot be written, and writes them once it can', async () => {
+    const { sql } = await import('kysely');
+    const db = t.server.store.db;
+    const recordsFrom = async (userAgent: string) =>
+      db
+        .selectFrom('audit_events')
+        .select('event_id')
+        .where('event_name', '=', 'GetCallerIdentity')
+        .where('record', 'like', `%${userAgent}%`)
+        .execute();
+    const sts = new STSClient(config);
+    await sql`CREATE TRIGGER audit_full BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END`.execute(
+      db,
+    );
+    const marker = 'outage-reader/1.0';
+    try {
+      // Read-only calls are answered: they change nothing, and their records wait.
+      const reader = new STSClient({ ...config, customUserAgent: marker });
+      for (let i = 0; i < 3; i++) await reader.send(new GetCallerIdentityCommand({}));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await recordsFrom(marker)).toHaveLength(0);
+    } finally {
+      await sql`DROP TRIGGER audit_full`.execute(db);
+    }
+    // Kept records are written on the next attempt (within a second or two), none lost.
+    let written = 0;
+    for (let i = 0; i < 40 && written < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      written = (await recordsFrom(marker)).length;
+    }
+    expect(written).toBe(3);
+    await sts.send(new GetCallerIdentityCommand({}));
+  });
 });
