@@ -48,8 +48,8 @@ export interface S3Call {
 export interface S3Response {
   status: number;
   headers: Record<string, string | number>;
-  /** A document, or a stream (an object's bytes), or nothing. */
-  body?: string | Readable;
+  /** A document, or an object's bytes (read at once, or a stream), or nothing. */
+  body?: string | Buffer | Readable;
   /** Called once the response is finished or abandoned (e.g. to close a file). */
   cleanup?: () => void;
 }

@@ -141,7 +141,7 @@ export function createS3Service<DB extends S3Tables>(deps: S3ServiceDeps<DB>): S
 async function send(res: ServerResponse, response: S3Response, head: boolean): Promise<void> {
   const { body } = response;
   try {
-    if (body === undefined || typeof body === 'string') {
+    if (body === undefined || typeof body === 'string' || Buffer.isBuffer(body)) {
       const headers: Record<string, string | number> = { ...response.headers };
       if (typeof body === 'string') headers['content-length'] = Buffer.byteLength(body);
       else if (headers['content-length'] === undefined && response.status !== 304) {

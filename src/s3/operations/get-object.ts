@@ -23,6 +23,9 @@ const OVERRIDES: Readonly<Record<string, string>> = {
   'response-content-disposition': 'content-disposition',
   'response-content-encoding': 'content-encoding',
 };
+/** Reads up to this many bytes are answered from one buffer instead of a stream. */
+const SMALL_READ = 64 * 1024;
+
 /** A blob replaced between reading its row and opening it is retried this many times. */
 const OPEN_ATTEMPTS = 3;
 
@@ -94,7 +97,10 @@ async function readObject(call: S3Call, head: boolean): Promise<S3Response> {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < OPEN_ATTEMPTS) continue;
       throw err;
     }
-    const body = call.env.objects.readStream(handle, start, end);
+    const body =
+      end - start < SMALL_READ
+        ? await call.env.objects.readRange(handle, start, end)
+        : call.env.objects.readStream(handle, start, end);
     return { status, headers, body };
   }
 }
