@@ -6,8 +6,9 @@ import type { Authorizer } from '../auth/index.js';
 import type { RestRoute } from '../protocol/index.js';
 import { buildAccessGraph } from './graph.js';
 import { LINT_RULES, lintAccess } from './lint.js';
+import { askCanIt, askCanReach, askWhoCan } from './ask.js';
 import { allPaths } from './paths.js';
-import { canIt, canReach, checkAction, checkResource, whoCan } from './queries.js';
+import { checkAction, checkResource } from './queries.js';
 import { loadAccessSnapshot, type AccessSources } from './snapshot.js';
 
 /** The IAM actions that guard the access queries (AdministratorAccess allows them all). */
@@ -47,7 +48,7 @@ export function accessApiRoutes(deps: {
           action: ACCESS_ACTIONS.whoCan,
           resource: '*',
         });
-        return whoCan(await load(principal.accountId), action, resource);
+        return askWhoCan(deps.sources, principal.accountId, action, resource);
       },
     },
     {
@@ -59,7 +60,7 @@ export function accessApiRoutes(deps: {
           action: ACCESS_ACTIONS.canReach,
           resource: '*',
         });
-        return canReach(await load(principal.accountId), body);
+        return askCanReach(deps.sources, principal.accountId, body);
       },
     },
     {
@@ -68,7 +69,7 @@ export function accessApiRoutes(deps: {
       operation: 'GetCanIt',
       async handler({ principal, body }) {
         await deps.authorizer.authorize(principal, { action: ACCESS_ACTIONS.canIt, resource: '*' });
-        return canIt(await load(principal.accountId), body);
+        return askCanIt(deps.sources, principal.accountId, body);
       },
     },
     {

@@ -7,6 +7,7 @@ import {
   buildRequestContext,
   evaluatePolicies,
   evaluateTrust,
+  type CompiledPolicy,
   type Decision,
   type RequestPrincipal,
 } from '../policy/index.js';
@@ -81,6 +82,16 @@ export function resourceAccountOf(resource: string, fallback: string): string {
   return account !== undefined && /^\d{12}$/.test(account) ? account : fallback;
 }
 
+/**
+ * The resource's side of a decision: the account that owns it and its own policy (a bucket
+ * policy). Both absent: the account in the resource's ARN (or, for ARNs without one, the
+ * caller's), and no resource policy.
+ */
+export interface ResourceSide {
+  account?: string;
+  policy?: CompiledPolicy;
+}
+
 /** A decision that no policy was there to make: the role has no trust policy, or is unknown. */
 export function noPolicyDecision(policyType: 'trust' | 'identity'): Decision {
   return {
@@ -93,16 +104,18 @@ export function noPolicyDecision(policyType: 'trust' | 'identity'): Decision {
 }
 
 /**
- * May a role session do `action` on `resource`? Identity policies, permissions boundary and
- * the session's tags, as `PolicyAuthorizer` decides for a real session.
+ * May a role session do `action` on `resource`? Identity policies, permissions boundary, the
+ * session's tags and the resource's own policy and account (same account: either policy may
+ * allow; across accounts both must), as `PolicyAuthorizer` decides for a real session.
  */
 export function decideForRole(
   role: SnapshotRole,
   action: string,
   resource: string,
   sessionTags: Readonly<Record<string, string>> = {},
+  side: ResourceSide = {},
 ): Decision {
-  const resourceAccount = resourceAccountOf(resource, role.accountId);
+  const resourceAccount = side.account ?? resourceAccountOf(resource, role.accountId);
   return evaluatePolicies(
     {
       principal: sessionPrincipal(role),
@@ -111,20 +124,22 @@ export function decideForRole(
       resourceAccount,
       context: sessionContext(role, sessionTags, resourceAccount),
       identityPolicies: role.identity.map((p) => p.compiled),
+      ...(side.policy ? { resourcePolicy: side.policy } : {}),
       ...(role.boundary ? { permissionsBoundary: role.boundary.compiled } : {}),
     },
     FULL,
   );
 }
 
-/** May an IAM user do `action` on `resource` (its identity policies)? */
+/** May an IAM user do `action` on `resource` (its identity policies and the resource's)? */
 export function decideForUser(
   user: SnapshotUser,
   accountId: string,
   action: string,
   resource: string,
+  side: ResourceSide = {},
 ): Decision {
-  const resourceAccount = resourceAccountOf(resource, accountId);
+  const resourceAccount = side.account ?? resourceAccountOf(resource, accountId);
   return evaluatePolicies(
     {
       principal: { type: 'IAMUser', arn: user.arn, accountId, principalId: user.userId },
@@ -140,6 +155,27 @@ export function decideForUser(
         resourceAccount,
       }),
       identityPolicies: user.identity.map((p) => p.compiled),
+      ...(side.policy ? { resourcePolicy: side.policy } : {}),
+    },
+    FULL,
+  );
+}
+
+/**
+ * May anyone, without credentials, do `action` on `resource`? Only a resource policy can
+ * allow it (a statement for `Principal: "*"`), as S3 decides for anonymous requests.
+ */
+export function decideForAnonymous(action: string, resource: string, side: ResourceSide): Decision {
+  if (side.policy === undefined || side.account === undefined) return noPolicyDecision('identity');
+  return evaluatePolicies(
+    {
+      principal: { type: 'Anonymous', arn: '*', accountId: '' },
+      action,
+      resource,
+      resourceAccount: side.account,
+      context: buildRequestContext({ resourceAccount: side.account }),
+      identityPolicies: [],
+      resourcePolicy: side.policy,
     },
     FULL,
   );

@@ -10,7 +10,14 @@
  * whoCan(snapshot, 's3:GetObject', 'arn:aws:s3:::reports/q1.csv').principals;
  */
 export { ACCESS_ACTIONS, accessApiRoutes } from './api.js';
-export { decideForRole, IRSA_AUDIENCE, POD_IDENTITY_SERVICE, subjectOf } from './decide.js';
+export { askCanIt, askCanReach, askWhoCan } from './ask.js';
+export {
+  decideForRole,
+  IRSA_AUDIENCE,
+  POD_IDENTITY_SERVICE,
+  subjectOf,
+  type ResourceSide,
+} from './decide.js';
 export {
   decisionFromJson,
   explainInWords,
@@ -39,12 +46,24 @@ export {
   type ReachPath,
   type StatementSummary,
   type WhoCanEntry,
+  type WhoCanOptions,
   type WhoCanResult,
 } from './queries.js';
+export {
+  accountsNamedBy,
+  bucketOfArn,
+  loadBucketPolicies,
+  loadResourceFacts,
+  type BucketPolicy,
+  type ResourceFacts,
+  type ResourceStatementSummary,
+} from './resources.js';
 export {
   loadAccessSnapshot,
   type AccessSnapshot,
   type AccessSources,
+  type BucketFacts,
+  type BucketSource,
   type SnapshotCluster,
   type SnapshotRole,
   type SnapshotServiceAccount,

@@ -263,8 +263,9 @@ function withChains(snapshot: AccessSnapshot, paths: AccessPath[]): AccessPath[]
   const extend = (path: AccessPath, hops: number) => {
     out.push(path);
     if (!path.works || hops >= MAX_CHAIN_HOPS) return;
+    // Another account's role (an association's target) chains by its own policies too.
     const last = snapshot.role(path.steps.at(-1)?.roleArn ?? '');
-    if (last === undefined || last.foreign) return;
+    if (last === undefined) return;
     for (const next of snapshot.roles) {
       if (path.steps.some((s) => s.roleArn === next.arn)) continue;
       const decision = decideChain(last, next, path.sessionTags);

@@ -4,7 +4,13 @@
  */
 import { AwsError } from '../errors/index.js';
 import type { PolicyStatement } from '../policy/index.js';
-import { decideForRole, decideForUser, subjectOf } from './decide.js';
+import {
+  decideForAnonymous,
+  decideForRole,
+  decideForUser,
+  subjectOf,
+  type ResourceSide,
+} from './decide.js';
 import { explainInWords, statementName, type Explanation } from './explain.js';
 import {
   allPaths,
@@ -14,7 +20,17 @@ import {
   type AccessPath,
   type PathStep,
 } from './paths.js';
+import {
+  resourceStatementsFor,
+  sideOf,
+  type BucketPolicy,
+  type ResourceFacts,
+  type ResourceStatementSummary,
+} from './resources.js';
 import type { AccessSnapshot, SnapshotRole } from './snapshot.js';
+import { summarizeStatement, type StatementSummary } from './statements.js';
+
+export type { StatementSummary } from './statements.js';
 
 /** A step of a path, without its trace (for listings). */
 export interface StepSummary {
@@ -25,7 +41,10 @@ export interface StepSummary {
 
 /** One principal that may do the action. */
 export interface WhoCanEntry {
-  kind: 'serviceAccount' | 'subjectPattern' | 'role' | 'user';
+  /** `anonymous`: anyone, without credentials (a resource policy allows `Principal: "*"`). */
+  kind: 'serviceAccount' | 'subjectPattern' | 'role' | 'user' | 'anonymous';
+  /** The account of the user, role or service account (absent for `anonymous`). */
+  accountId?: string;
   cluster?: string;
   namespace?: string;
   serviceAccount?: string;
@@ -44,16 +63,21 @@ export interface WhoCanEntry {
 export interface WhoCanResult {
   action: string;
   resource: string;
+  /** The account that owns the resource, when Latchkey holds it (an existing bucket). */
+  resourceAccount?: string;
+  /** The ARN of the resource whose own policy took part (a bucket with a bucket policy). */
+  resourcePolicy?: string;
   principals: WhoCanEntry[];
 }
 
-/** A statement of a role's policies, summarised. */
-export interface StatementSummary {
-  policy: string;
-  statement: string;
-  actions: string[];
-  resources: string[];
-  conditional: boolean;
+/** What `whoCan` considers besides the account's own identity configuration. */
+export interface WhoCanOptions {
+  /** The resource's owner and policy (see `loadResourceFacts`); without them, none. */
+  resource?: ResourceFacts;
+  /** Snapshots of other accounts whose principals the resource policy names. */
+  others?: readonly AccessSnapshot[];
+  /** The account's paths, when already computed. */
+  paths?: AccessPath[];
 }
 
 /** One way a service account reaches a role, and what that role may do. */
@@ -69,6 +93,8 @@ export interface ReachPath {
   allows: StatementSummary[];
   /** The Deny statements of the last role's policies. */
   denies: StatementSummary[];
+  /** Bucket-policy statements that name the last role (or its account, or everyone). */
+  resourcePolicies: ResourceStatementSummary[];
   permissionsBoundary?: string;
 }
 
@@ -151,8 +177,11 @@ export function checkServiceAccount(
 }
 
 /**
- * Who may do `action` on `resource`: every IAM user and role allowed to, and every service
- * account (or subject pattern) with a working path to such a role.
+ * Who may do `action` on `resource`: every IAM user and role of the account allowed to, every
+ * service account (or subject pattern) with a working path to such a role, the principals of
+ * `others` the resource policy lets in, and anyone at all when the resource policy allows
+ * anonymous callers. Each is the engine's decision with the resource's policy and owner
+ * (within the owner's account either policy may allow; across accounts both must).
  *
  * @example
  * whoCan(snapshot, 's3:GetObject', 'arn:aws:s3:::reports/q1.csv').principals;
@@ -161,17 +190,53 @@ export function whoCan(
   snapshot: AccessSnapshot,
   action: string,
   resource: string,
-  paths: AccessPath[] = allPaths(snapshot),
+  options: WhoCanOptions = {},
 ): WhoCanResult {
   checkAction(action);
   checkResource(resource);
+  const facts = options.resource ?? {};
+  const side = sideOf(facts);
+  const principals: WhoCanEntry[] = [];
+  if (facts.policy !== undefined) {
+    const d = decideForAnonymous(action, resource, side);
+    if (d.decision === 'allowed') {
+      principals.push({ kind: 'anonymous', path: [], allowedBy: d.matched.map(statementName) });
+    }
+  }
+  principals.push(
+    ...accountPrincipals(snapshot, action, resource, side, options.paths ?? allPaths(snapshot)),
+  );
+  for (const other of options.others ?? []) {
+    if (other.accountId === snapshot.accountId) continue;
+    principals.push(...accountPrincipals(other, action, resource, side, allPaths(other)));
+  }
+  return {
+    action,
+    resource,
+    ...(facts.account !== undefined ? { resourceAccount: facts.account } : {}),
+    ...(facts.policy !== undefined
+      ? { resourcePolicy: facts.policy.id.replace(/^resource-policy:/, '') }
+      : {}),
+    principals,
+  };
+}
+
+/** The users, roles and service accounts of one account allowed to act. */
+function accountPrincipals(
+  snapshot: AccessSnapshot,
+  action: string,
+  resource: string,
+  side: ResourceSide,
+  paths: AccessPath[],
+): WhoCanEntry[] {
   const principals: WhoCanEntry[] = [];
   for (const role of snapshot.roles) {
     if (role.foreign) continue;
-    const d = decideForRole(role, action, resource);
+    const d = decideForRole(role, action, resource, {}, side);
     if (d.decision === 'allowed') {
       principals.push({
         kind: 'role',
+        accountId: role.accountId,
         roleArn: role.arn,
         path: [],
         allowedBy: d.matched.map(statementName),
@@ -179,10 +244,11 @@ export function whoCan(
     }
   }
   for (const user of snapshot.users) {
-    const d = decideForUser(user, snapshot.accountId, action, resource);
+    const d = decideForUser(user, snapshot.accountId, action, resource, side);
     if (d.decision === 'allowed') {
       principals.push({
         kind: 'user',
+        accountId: snapshot.accountId,
         userArn: user.arn,
         path: [],
         allowedBy: d.matched.map(statementName),
@@ -191,12 +257,14 @@ export function whoCan(
   }
   for (const path of paths) {
     if (!path.works) continue;
+    // The last role may be another account's (an association's target): its own policies decide.
     const last = snapshot.role(path.steps.at(-1)?.roleArn ?? '');
-    if (last === undefined || last.foreign) continue;
-    const d = decideForRole(last, action, resource, path.sessionTags);
+    if (last === undefined) continue;
+    const d = decideForRole(last, action, resource, path.sessionTags, side);
     if (d.decision !== 'allowed') continue;
     principals.push({
       kind: path.subjectPattern === undefined ? 'serviceAccount' : 'subjectPattern',
+      accountId: snapshot.accountId,
       cluster: path.cluster,
       namespace: path.namespace,
       serviceAccount: path.serviceAccount,
@@ -206,11 +274,13 @@ export function whoCan(
       allowedBy: d.matched.map(statementName),
     });
   }
-  return { action, resource, principals };
+  return principals;
 }
 
 /**
- * What a service account can reach: each path to a role, and that role's statements.
+ * What a service account can reach: each path to a role, that role's statements, and the
+ * statements of bucket policies that name it. The statements of another account's role (an
+ * association's target) are shown only on a path that works, i.e. when that role trusts it.
  *
  * @example
  * canReach(snapshot, { cluster: 'dev', namespace: 'default', serviceAccount: 'app' });
@@ -218,13 +288,15 @@ export function whoCan(
 export function canReach(
   snapshot: AccessSnapshot,
   input: { cluster?: unknown; namespace?: unknown; serviceAccount?: unknown },
+  bucketPolicies: readonly BucketPolicy[] = [],
 ): CanReachResult {
   const sa = checkServiceAccount(snapshot, input);
   const paths = saPaths(snapshot, sa);
   return {
     ...sa,
     paths: paths.map((p) => {
-      const last = snapshot.role(p.steps.at(-1)?.roleArn ?? '');
+      const found = snapshot.role(p.steps.at(-1)?.roleArn ?? '');
+      const last = found !== undefined && (!found.foreign || p.works) ? found : undefined;
       const statements = last ? roleStatements(last) : { allows: [], denies: [] };
       return {
         mechanism: p.steps[0]?.via === 'pod-identity' ? 'pod-identity' : 'irsa',
@@ -235,6 +307,7 @@ export function canReach(
         maxSessionSeconds: p.maxSessionSeconds,
         sessionTags: p.sessionTags,
         ...statements,
+        resourcePolicies: last ? resourceStatementsFor(last, bucketPolicies) : [],
         ...(last?.boundary ? { permissionsBoundary: last.boundary.id } : {}),
       };
     }),
@@ -243,7 +316,7 @@ export function canReach(
 
 /**
  * Can a service account do `action` on `resource`? Every path's trust steps and the last
- * role's permission decision, each explained.
+ * role's permission decision (with the resource's policy and owner from `facts`), explained.
  *
  * @example
  * const r = canIt(snapshot, { cluster: 'dev', namespace: 'default', serviceAccount: 'app',
@@ -259,6 +332,7 @@ export function canIt(
     action?: unknown;
     resource?: unknown;
   },
+  facts: ResourceFacts = {},
 ): CanItResult {
   const sa = checkServiceAccount(snapshot, input);
   const action = checkAction(input.action);
@@ -270,7 +344,7 @@ export function canIt(
       explanation: explainInWords(s.decision, { action: s.action, resource: s.roleArn }),
     }));
     const last = snapshot.role(p.steps.at(-1)?.roleArn ?? '');
-    if (!p.works || last === undefined || last.foreign) {
+    if (!p.works || last === undefined) {
       return {
         steps,
         works: p.works,
@@ -278,7 +352,7 @@ export function canIt(
         allowed: false,
       };
     }
-    const d = decideForRole(last, action, resource, p.sessionTags);
+    const d = decideForRole(last, action, resource, p.sessionTags, sideOf(facts));
     return {
       steps,
       works: true,
@@ -336,14 +410,7 @@ function roleStatements(role: SnapshotRole): {
   const denies: StatementSummary[] = [];
   for (const policy of role.identity) {
     policy.document.statements.forEach((st: PolicyStatement, i) => {
-      const summary: StatementSummary = {
-        policy: policy.id,
-        statement: st.sid ?? `#${i + 1}`,
-        actions: st.action ?? (st.notAction ? st.notAction.map((a) => `NOT ${a}`) : []),
-        resources: st.resource ?? (st.notResource ? st.notResource.map((r) => `NOT ${r}`) : ['*']),
-        conditional: st.conditions.length > 0,
-      };
-      (st.effect === 'Allow' ? allows : denies).push(summary);
+      (st.effect === 'Allow' ? allows : denies).push(summarizeStatement(policy.id, st, i));
     });
   }
   return { allows, denies };

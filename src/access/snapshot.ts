@@ -37,6 +37,27 @@ export interface AccessSources {
   policies: Pick<ManagedPolicyDirectory, 'defaultDocument'>;
   /** IAM users, for "who can" (optional: without it only workloads and roles are named). */
   users?: Pick<UserDirectory, 'list'> | undefined;
+  /**
+   * S3 buckets' owners and policies, for decisions on S3 resources (optional: without it a
+   * bucket is taken to be in the caller's account, with no bucket policy).
+   */
+  buckets?: BucketSource | undefined;
+}
+
+/** A bucket's owner and policy, as the access queries read them. */
+export interface BucketFacts {
+  name: string;
+  ownerAccount: string;
+  /** The bucket policy (JSON text), or null. */
+  policy: string | null;
+}
+
+/** Where bucket owners and policies are read from (the S3 store's `BucketPolicyReader`). */
+export interface BucketSource {
+  /** One bucket, or undefined when it does not exist. */
+  bucket(name: string): Promise<BucketFacts | undefined>;
+  /** Buckets with a policy, in name order, at most `limit`. */
+  withPolicies(limit: number): Promise<BucketFacts[]>;
 }
 
 /** A policy document, parsed and compiled, with the identifier traces name it by. */
@@ -68,7 +89,10 @@ export interface SnapshotServiceAccount {
   recorded: boolean;
 }
 
-/** A role with its policies. Roles of other accounts (association targets) carry none. */
+/**
+ * A role with its policies. Roles of other accounts (association targets) carry theirs too, for
+ * decisions, but are marked `foreign`: listings show them by ARN only.
+ */
 export interface SnapshotRole {
   arn: string;
   accountId: string;
@@ -76,7 +100,7 @@ export interface SnapshotRole {
   roleId: string;
   maxSessionDuration: number;
   tags: Record<string, string>;
-  /** True for a role of another account: shown by ARN only. */
+  /** True for a role of another account (an association's target): shown by ARN only. */
   foreign: boolean;
   trust?: SnapshotPolicy;
   identity: SnapshotPolicy[];
@@ -195,7 +219,9 @@ export async function loadAccessSnapshot(
     marker = page.marker;
   } while (marker !== undefined && roles.length < SNAPSHOT_LIMITS.roles);
 
-  // Targets of associations in other accounts: nodes of the graph, without their policies.
+  // Targets of associations in other accounts: nodes of the graph, with their policies so that
+  // what a pod can do through them is decided as AWS would (they are not listed as this
+  // account's roles).
   for (const a of associations) {
     for (const arn of [a.roleArn, a.targetRoleArn]) {
       if (arn === undefined || roles.some((r) => r.arn === arn)) continue;
@@ -203,17 +229,7 @@ export async function loadAccessSnapshot(
       if (parsed === undefined || parsed.accountId === accountId) continue;
       const role = await sources.roles.find(parsed.accountId, parsed.roleName);
       if (role === undefined) continue;
-      roles.push({
-        arn: role.arn,
-        accountId: role.accountId,
-        roleName: role.roleName,
-        roleId: role.roleId,
-        maxSessionDuration: role.maxSessionDuration,
-        tags: {},
-        foreign: true,
-        ...(compileStored(role.trustPolicy, `${role.arn}#trust`, 'trust') ?? {}),
-        identity: [],
-      });
+      roles.push({ ...(await readRole(sources, role)), foreign: true });
     }
   }
 
@@ -306,7 +322,7 @@ function compileStored(
 }
 
 /** Parses and compiles a stored document (validated when stored); undefined if it no longer parses. */
-function compileOne(text: string, id: string, kind: PolicyKind): SnapshotPolicy | undefined {
+export function compileOne(text: string, id: string, kind: PolicyKind): SnapshotPolicy | undefined {
   try {
     const document = parsePolicy(text, { kind, maxLength: false });
     return { id, text, document, compiled: compilePolicy(document, id) };

@@ -15,8 +15,11 @@ interface StepJson {
 interface WhoCanJson {
   action: string;
   resource: string;
+  resourceAccount?: string;
+  resourcePolicy?: string;
   principals: {
-    kind: 'serviceAccount' | 'subjectPattern' | 'role' | 'user';
+    kind: 'serviceAccount' | 'subjectPattern' | 'role' | 'user' | 'anonymous';
+    accountId?: string;
     cluster?: string;
     namespace?: string;
     serviceAccount?: string;
@@ -26,6 +29,14 @@ interface WhoCanJson {
     path: StepJson[];
     allowedBy: string[];
   }[];
+}
+
+interface StatementJson {
+  policy: string;
+  statement: string;
+  actions: string[];
+  resources: string[];
+  conditional: boolean;
 }
 
 interface CanReachJson {
@@ -39,20 +50,13 @@ interface CanReachJson {
     works: boolean;
     problem?: string;
     maxSessionSeconds: number;
-    allows: {
-      policy: string;
-      statement: string;
-      actions: string[];
-      resources: string[];
-      conditional: boolean;
-    }[];
-    denies: {
-      policy: string;
-      statement: string;
-      actions: string[];
-      resources: string[];
-      conditional: boolean;
-    }[];
+    allows: StatementJson[];
+    denies: StatementJson[];
+    resourcePolicies?: (StatementJson & {
+      effect: 'Allow' | 'Deny';
+      resourceArn: string;
+      crossAccount: boolean;
+    })[];
     permissionsBoundary?: string;
   }[];
 }
@@ -67,7 +71,7 @@ export function registerAccessCommands(program: Command): void {
     program
       .command('who-can')
       .description(
-        'Who can do ACTION on RESOURCE? Roles, and the service accounts that reach them.',
+        'Who can do ACTION on RESOURCE? Users, roles and the service accounts that reach them; for an S3 resource, with its bucket policy and owner account.',
       )
       .argument('<action>', 'an action, e.g. s3:GetObject')
       .argument('[resource]', 'a resource ARN (default *)', '*'),
@@ -83,19 +87,29 @@ export function registerAccessCommands(program: Command): void {
       console.log(JSON.stringify(result));
       return;
     }
+    if (result.resourcePolicy !== undefined) {
+      console.log(
+        `(with the bucket policy of ${result.resourcePolicy}, owned by account ${result.resourceAccount ?? ''})`,
+      );
+    }
     if (result.principals.length === 0) {
       console.log(`Nobody can do ${action} on ${resource}.`);
       return;
     }
+    const accounts = new Set(result.principals.map((p) => p.accountId).filter(Boolean));
     for (const p of result.principals) {
+      const where =
+        accounts.size > 1 && p.accountId !== undefined ? ` (account ${p.accountId})` : '';
       const who =
-        p.kind === 'user'
-          ? `user ${p.userArn ?? ''}`
-          : p.kind === 'role'
-            ? `role ${p.roleArn ?? ''}`
-            : p.kind === 'subjectPattern'
-              ? `any service account matching ${p.subjectPattern ?? '*'} in ${p.cluster ?? ''}`
-              : `${p.cluster ?? ''} ${p.namespace ?? ''}/${p.serviceAccount ?? ''}`;
+        p.kind === 'anonymous'
+          ? 'anyone, without credentials (anonymous)'
+          : p.kind === 'user'
+            ? `user ${p.userArn ?? ''}`
+            : p.kind === 'role'
+              ? `role ${p.roleArn ?? ''}`
+              : p.kind === 'subjectPattern'
+                ? `any service account matching ${p.subjectPattern ?? '*'} in ${p.cluster ?? ''}${where}`
+                : `${p.cluster ?? ''} ${p.namespace ?? ''}/${p.serviceAccount ?? ''}${where}`;
       console.log(who);
       if (p.path.length > 0) console.log(`  via ${describeSteps(p.path)}`);
       console.log(`  allowed by ${p.allowedBy.join('; ')}`);
@@ -146,6 +160,11 @@ export function registerAccessCommands(program: Command): void {
         for (const s of p.denies) {
           console.log(
             `  deny  ${s.actions.join(', ')} on ${s.resources.join(', ')}${s.conditional ? ' (with conditions)' : ''}  [${s.policy} ${s.statement}]`,
+          );
+        }
+        for (const s of p.resourcePolicies ?? []) {
+          console.log(
+            `  bucket policy of ${s.resourceArn}: ${s.effect.toLowerCase()} ${s.actions.join(', ')} on ${s.resources.join(', ')}${s.conditional ? ' (with conditions)' : ''}${s.effect === 'Allow' && s.crossAccount ? ' (another account: the role’s own policies must allow too)' : ''}  [${s.statement}]`,
           );
         }
         if (p.permissionsBoundary !== undefined)

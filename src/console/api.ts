@@ -5,17 +5,17 @@
 import type { Kysely } from 'kysely';
 import {
   ACCESS_ACTIONS,
+  askCanIt,
+  askCanReach,
+  askWhoCan,
   buildAccessGraph,
   allPaths,
-  canIt,
-  canReach,
   checkAction,
   checkResource,
   explainAuditRecord,
   LINT_RULES,
   lintAccess,
   loadAccessSnapshot,
-  whoCan,
   type AccessSources,
 } from '../access/index.js';
 import { searchAudit } from '../audit/index.js';
@@ -146,12 +146,12 @@ export function consoleApi(deps: ConsoleApiDeps): {
         const action = checkAction(query.get('action') ?? undefined);
         const resource = checkResource(query.get('resource') ?? '*');
         await allow(principal, ACCESS_ACTIONS.whoCan);
-        return whoCan(await snapshot(principal), action, resource);
+        return askWhoCan(deps.access, principal.accountId, action, resource);
       },
 
       async 'can-reach'(principal, query) {
         await allow(principal, ACCESS_ACTIONS.canReach);
-        return canReach(await snapshot(principal), {
+        return askCanReach(deps.access, principal.accountId, {
           cluster: query.get('cluster') ?? undefined,
           namespace: query.get('namespace') ?? undefined,
           serviceAccount: query.get('serviceAccount') ?? undefined,
@@ -166,7 +166,7 @@ export function consoleApi(deps: ConsoleApiDeps): {
     post: {
       async 'can-it'(principal, body) {
         await allow(principal, ACCESS_ACTIONS.canIt);
-        return canIt(await snapshot(principal), body);
+        return askCanIt(deps.access, principal.accountId, body);
       },
     },
   };

@@ -17,6 +17,8 @@ export const CONSOLE_ERROR_STATUS = {
   /** Too many failed sign-ins from one address. */
   TooManyRequests: 429,
   InternalError: 500,
+  /** The store cannot answer (e.g. whether a session was signed out): retry later. */
+  ServiceUnavailable: 503,
 } as const;
 
 /** A console error code. */
@@ -47,6 +49,7 @@ export function toConsoleError(err: unknown): ConsoleError {
       return new ConsoleError('AccessDenied', err.message);
     }
     if (err.status === 404) return new ConsoleError('NotFound', err.message);
+    if (err.status === 503) return new ConsoleError('ServiceUnavailable', err.message);
     if (err.status >= 400 && err.status < 500) return new ConsoleError('BadRequest', err.message);
   }
   return new ConsoleError('InternalError', 'An internal error occurred.');

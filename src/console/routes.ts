@@ -18,6 +18,7 @@ import { CONSOLE_CSS } from './assets/console-css.js';
 import { CONSOLE_JS } from './assets/console-js.js';
 import { ConsoleError, toConsoleError } from './errors.js';
 import { appPage, CONSOLE_PREFIX, messagePage, signInPage } from './pages.js';
+import { StoredSessionRevocations } from './revoked-sessions.js';
 import { ConsoleSessions, SESSION_COOKIE } from './session.js';
 import { SignInLinks } from './sign-in-links.js';
 import { SignInThrottle } from './throttle.js';
@@ -72,8 +73,12 @@ const SECURITY_HEADERS = {
  * await console.signInLink('http://127.0.0.1:4599', '000000000000');
  */
 export function createConsole(deps: ConsoleDeps): LatchkeyConsole {
-  const sessions = new ConsoleSessions(deps.masterKey, deps.resolver);
-  const links = new SignInLinks();
+  const sessions = new ConsoleSessions(
+    deps.masterKey,
+    deps.resolver,
+    new StoredSessionRevocations(deps.db),
+  );
+  const links = new SignInLinks(deps.db);
   const throttle = new SignInThrottle();
   const api = consoleApi(deps);
 
@@ -131,6 +136,9 @@ export function createConsole(deps: ConsoleDeps): LatchkeyConsole {
           reply.headers(SECURITY_HEADERS);
           return payload;
         });
+        // A route that fails outside its own handling (e.g. the store cannot say whether a
+        // session was signed out) answers with the console's error, never a session.
+        scope.setErrorHandler((err, _request, reply) => jsonError(reply, err));
 
         scope.get(CONSOLE_PREFIX, (_request, reply) => reply.redirect(`${CONSOLE_PREFIX}/`, 302));
 
@@ -188,7 +196,7 @@ export function createConsole(deps: ConsoleDeps): LatchkeyConsole {
           `${CONSOLE_PREFIX}/sign-in/link`,
           async (request, reply) => {
             const token = typeof request.query.token === 'string' ? request.query.token : '';
-            const accessKeyId = links.consume(token);
+            const accessKeyId = await links.consume(token);
             const principal =
               accessKeyId === undefined ? undefined : await sessions.principalOf(accessKeyId);
             if (principal === undefined) {
@@ -205,7 +213,7 @@ export function createConsole(deps: ConsoleDeps): LatchkeyConsole {
           },
         );
 
-        scope.post(`${CONSOLE_PREFIX}/sign-out`, (request, reply) => {
+        scope.post(`${CONSOLE_PREFIX}/sign-out`, async (request, reply) => {
           if (!sameOrigin(request)) {
             return html(
               reply,
@@ -213,6 +221,9 @@ export function createConsole(deps: ConsoleDeps): LatchkeyConsole {
               messagePage('Refused', 'Sign out from the console’s own page.'),
             );
           }
+          // Revoked in the store first: if that fails, the sign-out fails instead of leaving
+          // copies of the cookie working.
+          await sessions.revoke(readCookie(request.headers.cookie, SESSION_COOKIE));
           return reply
             .header(
               'set-cookie',
@@ -295,7 +306,7 @@ export function createConsole(deps: ConsoleDeps): LatchkeyConsole {
       const keys = await deps.accessKeys.list(accountId, 'admin');
       const key = keys.find((k) => k.status === 'Active');
       if (key === undefined) return undefined;
-      const token = links.issue(key.accessKeyId);
+      const token = await links.issue(key.accessKeyId);
       return `${baseUrl.replace(/\/+$/, '')}${CONSOLE_PREFIX}/sign-in/link?token=${token}`;
     },
   };

@@ -1,11 +1,14 @@
 /**
  * Console sessions: a sealed cookie (AES-256-GCM under a key derived from the master key)
- * naming the access key the user signed in with and when the session ends. Any replica opens
- * it; every request re-resolves the key, so a deleted or deactivated key ends its sessions.
+ * naming the access key the user signed in with, when the session ends and a random session
+ * id. Any replica opens it; every request re-resolves the key, so a deleted or deactivated key
+ * ends its sessions, and checks the store's list of signed-out session ids, so sign-out ends
+ * the session everywhere, copies of the cookie included.
  */
 import { createHash, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { CredentialResolver, Principal } from '../auth/index.js';
 import { openSecret, sealSecret } from '../secrets/index.js';
+import type { SessionRevocationList } from './revoked-sessions.js';
 
 /** The session cookie's name. */
 export const SESSION_COOKIE = 'latchkey_console';
@@ -23,7 +26,7 @@ interface SessionClaims {
   a: string;
   /** Expiry, ms since the epoch. */
   e: number;
-  /** Random, so two sessions of one key differ. */
+  /** The session id: 16 random bytes (base64url), what sign-out revokes. */
   n: string;
 }
 
@@ -34,6 +37,7 @@ export class ConsoleSessions {
   constructor(
     masterKey: Buffer,
     private readonly resolver: CredentialResolver,
+    private readonly revocations: SessionRevocationList,
     private readonly now: () => number = Date.now,
   ) {
     this.#key = Buffer.from(
@@ -47,17 +51,40 @@ export class ConsoleSessions {
       k: principal.accessKeyId,
       a: principal.accountId,
       e: this.now() + SESSION_SECONDS * 1000,
-      n: randomBytes(8).toString('base64url'),
+      n: randomBytes(16).toString('base64url'),
     };
     const sealed = sealSecret(this.#key, JSON.stringify(claims), SESSION_CONTEXT);
     return { value: Buffer.from(sealed).toString('base64url'), maxAgeSeconds: SESSION_SECONDS };
   }
 
   /**
-   * The principal of a session cookie, or undefined when it is missing, forged, expired, or
-   * its access key no longer resolves to the same account.
+   * The principal of a session cookie, or undefined when it is missing, forged, expired,
+   * signed out, or its access key no longer resolves to the same account. Throws when the
+   * store cannot say whether the session was signed out.
    */
   async open(cookie: string | undefined): Promise<Principal | undefined> {
+    const claims = this.#claims(cookie);
+    if (claims === undefined) return undefined;
+    if (await this.revocations.isRevoked(claims.n)) return undefined;
+    const resolved = await this.resolver.resolve(claims.k, undefined).catch(() => null);
+    if (resolved === null || resolved.principal.accountId !== claims.a) return undefined;
+    return resolved.principal;
+  }
+
+  /**
+   * Signs a session out: its id is recorded as revoked in the store until it would have
+   * expired. A missing, forged or expired cookie needs nothing recorded.
+   *
+   * @example
+   * await sessions.revoke(readCookie(request.headers.cookie, SESSION_COOKIE));
+   */
+  async revoke(cookie: string | undefined): Promise<void> {
+    const claims = this.#claims(cookie);
+    if (claims !== undefined) await this.revocations.revoke(claims.n, claims.e);
+  }
+
+  /** The claims of a genuine, unexpired cookie. */
+  #claims(cookie: string | undefined): SessionClaims | undefined {
     if (cookie === undefined || cookie === '' || cookie.length > 2048) return undefined;
     let claims: SessionClaims;
     try {
@@ -66,11 +93,11 @@ export class ConsoleSessions {
     } catch {
       return undefined;
     }
+    if (typeof claims !== 'object' || claims === null) return undefined;
     if (typeof claims.e !== 'number' || claims.e <= this.now()) return undefined;
     if (typeof claims.k !== 'string' || typeof claims.a !== 'string') return undefined;
-    const resolved = await this.resolver.resolve(claims.k, undefined).catch(() => null);
-    if (resolved === null || resolved.principal.accountId !== claims.a) return undefined;
-    return resolved.principal;
+    if (typeof claims.n !== 'string' || claims.n === '') return undefined;
+    return claims;
   }
 
   /**

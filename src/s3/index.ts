@@ -10,4 +10,5 @@
 export { createS3Service, type S3Service, type S3ServiceDeps } from './service.js';
 export { s3Migrations, type S3Tables } from './schema.js';
 export { permissionsFor, type PermissionCheck } from './authorization.js';
+export { BucketPolicyReader, type BucketPolicyFacts } from './bucket-policies.js';
 export type { S3Operation } from './route.js';

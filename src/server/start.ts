@@ -51,7 +51,7 @@ import { createConsole } from '../console/index.js';
 import { AwsError, isAwsError } from '../errors/index.js';
 import { RequestThrottle, type RequestLimit } from '../throttle/index.js';
 import { parsePolicy } from '../policy/index.js';
-import { createS3Service } from '../s3/index.js';
+import { BucketPolicyReader, createS3Service } from '../s3/index.js';
 import { lockDataDir, openStore, type Store } from '../store/index.js';
 import { createStsQueryService, type TrustEvaluator } from '../sts/index.js';
 import { buildApp } from './app.js';
@@ -234,6 +234,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       principalPolicies,
       policies,
       users,
+      buckets: new BucketPolicyReader(store.db),
     };
     const latchkeyConsole = createConsole({
       masterKey,

@@ -295,4 +295,31 @@ export const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // The console's one-time sign-in links and signed-out sessions live in the store, so every
+  // replica honours them.
+  '0013_console_sessions': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('console_sign_in_links')
+        .addColumn('token_hash', 'text', (c) => c.primaryKey())
+        .addColumn('access_key_id', 'text', (c) => c.notNull())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('console_sign_in_links_by_expiry')
+        .on('console_sign_in_links')
+        .column('expires_at')
+        .execute();
+      await db.schema
+        .createTable('console_revoked_sessions')
+        .addColumn('session_id', 'text', (c) => c.primaryKey())
+        .addColumn('expires_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('console_revoked_sessions_by_expiry')
+        .on('console_revoked_sessions')
+        .column('expires_at')
+        .execute();
+    },
+  },
 };

@@ -56,6 +56,8 @@ export interface Database extends S3Tables {
   audit_events: AuditEventTable;
   pod_identity_associations: PodIdentityAssociationTable;
   service_accounts: ServiceAccountTable;
+  console_sign_in_links: ConsoleSignInLinkTable;
+  console_revoked_sessions: ConsoleRevokedSessionTable;
 }
 
 export interface EksClusterTable {
@@ -226,4 +228,22 @@ export interface ServiceAccountTable {
   annotations: string;
   created_at: string;
   updated_at: string;
+}
+
+/** A one-time console sign-in link not yet used: only the SHA-256 of its secret is kept. */
+export interface ConsoleSignInLinkTable {
+  /** base64url SHA-256 of the link's token. */
+  token_hash: string;
+  /** The access key the link signs in with. */
+  access_key_id: string;
+  /** ISO time after which the link no longer works (expired rows are pruned). */
+  expires_at: string;
+}
+
+/** A console session signed out before its cookie expires; kept until then. */
+export interface ConsoleRevokedSessionTable {
+  /** The random session id sealed in the cookie. */
+  session_id: string;
+  /** ISO time the session's cookie expires (the row is pruned after). */
+  expires_at: string;
 }

@@ -8,10 +8,16 @@ import { signedJsonRequest } from '../../src/cli/signed-fetch.js';
 import { runLatchkey, type CliResult } from '../helpers/cli.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createClusterWithProvider, createIrsaRole } from '../helpers/irsa.js';
-import { setUpAccess, type AccessFixture } from './fixture.js';
+import {
+  setUpAccess,
+  setUpCrossAccount,
+  type AccessFixture,
+  type CrossAccountFixture,
+} from './fixture.js';
 
 let t: TestServer;
 let fx: AccessFixture;
+let xa: CrossAccountFixture;
 
 function latchkey(args: string[]): Promise<CliResult> {
   return runLatchkey(t.dataDir, args, { timeoutMs: 60_000 });
@@ -23,6 +29,7 @@ const api = (method: 'GET' | 'POST', path: string, body?: unknown) =>
 beforeAll(async () => {
   t = await startTestServer();
   fx = await setUpAccess(t.server.url, t.admin);
+  xa = await setUpCrossAccount(t.server.url, t.admin, fx);
 });
 
 afterAll(async () => {
@@ -124,6 +131,241 @@ describe('latchkey who-can', () => {
     expect(badResource.json.message).toContain('resource must be * or an ARN');
     const wrongType = await api('POST', 'who-can', { action: 42 });
     expect(wrongType.status).toBe(400);
+  });
+});
+
+interface WhoCanOut {
+  resourceAccount?: string;
+  resourcePolicy?: string;
+  principals: {
+    kind: string;
+    accountId?: string;
+    roleArn?: string;
+    userArn?: string;
+    namespace?: string;
+    serviceAccount?: string;
+    path: { via: string; roleArn: string }[];
+    allowedBy: string[];
+  }[];
+}
+
+async function whoCanCli(action: string, resource: string): Promise<WhoCanOut> {
+  const r = await latchkey(['who-can', action, resource, '--json']);
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as WhoCanOut;
+}
+
+async function whoCanApi(action: string, resource: string): Promise<WhoCanOut> {
+  const r = await api('POST', 'who-can', { action, resource });
+  expect(r.status).toBe(200);
+  return r.json as unknown as WhoCanOut;
+}
+
+const roles = (out: WhoCanOut) =>
+  out.principals.filter((p) => p.kind === 'role').map((p) => p.roleArn);
+
+describe('who-can with bucket policies and other accounts', () => {
+  const ADMIN = 'arn:aws:iam::000000000000:user/admin';
+
+  it('same account: the bucket policy alone allows a role it names; its Deny beats an identity Allow', async () => {
+    const out = await whoCanCli('s3:GetObject', 'arn:aws:s3:::shared-a/doc.txt');
+    expect(out.resourceAccount).toBe('000000000000');
+    expect(out.resourcePolicy).toBe('arn:aws:s3:::shared-a');
+    // bucket-only has no policy of its own: the bucket policy names it.
+    const direct = out.principals.find((p) => p.kind === 'role' && p.roleArn === xa.a.bucketOnly);
+    expect(direct?.allowedBy.join()).toContain(
+      'statement "OwnRoleDirect" of the resource policy of arn:aws:s3:::shared-a',
+    );
+    // … and so does the service account whose IRSA role it is.
+    expect(out.principals).toContainEqual(
+      expect.objectContaining({
+        kind: 'serviceAccount',
+        namespace: 'default',
+        serviceAccount: 'bucket-sa',
+        roleArn: xa.a.bucketOnly,
+      }),
+    );
+    // AdministratorAccess allows everything, but the bucket policy's Deny wins.
+    expect(out.principals.some((p) => p.userArn === ADMIN)).toBe(false);
+    // Without the bucket's Deny the admin may: another bucket of the account, no policy.
+    const other = await whoCanApi('s3:GetObject', 'arn:aws:s3:::no-such-bucket/doc.txt');
+    expect(other.principals.some((p) => p.userArn === ADMIN)).toBe(true);
+    expect(roles(other)).not.toContain(xa.a.bucketOnly);
+    expect(other.resourcePolicy).toBeUndefined();
+  });
+
+  it('names another account’s role only when the bucket policy names it, and its own policy allows', async () => {
+    const out = await whoCanApi('s3:GetObject', 'arn:aws:s3:::shared-a/doc.txt');
+    expect(out.principals).toContainEqual(
+      expect.objectContaining({
+        kind: 'role',
+        accountId: xa.accountB,
+        roleArn: xa.b.partnerReader,
+      }),
+    );
+    // partner-other may read anything by its own policy, but the bucket policy does not name it.
+    expect(roles(out)).not.toContain(xa.b.partnerOther);
+    // B's target role reached through the association: not named either.
+    expect(out.principals.some((p) => p.serviceAccount === 'fetcher')).toBe(false);
+    expect(out.principals.some((p) => p.kind === 'anonymous')).toBe(false);
+  });
+
+  it('Principal "*" lets in anyone, and every principal of a named account its own policy allows', async () => {
+    const out = await whoCanApi('s3:GetObject', 'arn:aws:s3:::shared-a/public/logo.png');
+    expect(out.principals[0]).toMatchObject({ kind: 'anonymous' });
+    expect(out.principals[0]?.allowedBy.join()).toContain('"PublicPrefix"');
+    expect(roles(out)).toEqual(
+      expect.arrayContaining([xa.b.partnerOther, xa.b.xacctTarget, xa.a.bucketOnly]),
+    );
+    // Through B's target role too (its own policy allows, and "*" names it).
+    expect(out.principals).toContainEqual(
+      expect.objectContaining({ serviceAccount: 'fetcher', roleArn: xa.b.xacctTarget }),
+    );
+    // The explicit Deny still applies to the admin.
+    expect(out.principals.some((p) => p.userArn === ADMIN)).toBe(false);
+  });
+
+  it('another account’s bucket: both the bucket policy and the caller’s own policy must allow', async () => {
+    const out = await whoCanApi('s3:GetObject', 'arn:aws:s3:::partner-b/x.csv');
+    expect(out.resourceAccount).toBe(xa.accountB);
+    const allowed = roles(out);
+    // Named and allowed by its own policy.
+    expect(allowed).toContain(xa.a.partnerClient);
+    // Allowed by its own policy, not named.
+    expect(allowed).not.toContain(xa.a.notNamed);
+    // Named, but its own policy covers only reports/*.
+    expect(allowed).not.toContain(fx.roles.reader);
+    // AdministratorAccess, not named.
+    expect(out.principals.some((p) => p.userArn === ADMIN)).toBe(false);
+    // Pod Identity into B's target role: a session of B's role on B's bucket (same account).
+    const fetcher = out.principals.find((p) => p.serviceAccount === 'fetcher');
+    expect(fetcher).toMatchObject({ accountId: '000000000000', roleArn: xa.b.xacctTarget });
+    expect(fetcher?.path.map((s) => s.via)).toEqual(['pod-identity', 'association-target']);
+    expect(fetcher?.allowedBy.join()).toContain('"TargetReadsAnything"');
+  });
+
+  it('prints the bucket policy and other accounts readably', async () => {
+    const r = await latchkey(['who-can', 's3:GetObject', 'arn:aws:s3:::shared-a/public/a']);
+    expect(r.stdout).toContain(
+      '(with the bucket policy of arn:aws:s3:::shared-a, owned by account 000000000000)',
+    );
+    expect(r.stdout).toContain('anyone, without credentials (anonymous)');
+    expect(r.stdout).toContain('dev xacct/fetcher (account 000000000000)');
+  });
+
+  it('the console’s who-can answers the same', async () => {
+    const signIn = await fetch(`${t.server.url}/_latchkey/console/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.server.url },
+      body: new URLSearchParams({
+        accessKeyId: t.admin.accessKeyId,
+        secretAccessKey: t.admin.secretAccessKey,
+      }).toString(),
+    });
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const q = new URLSearchParams({ action: 's3:GetObject', resource: 'arn:aws:s3:::partner-b/k' });
+    const res = await fetch(`${t.server.url}/_latchkey/console/api/who-can?${q.toString()}`, {
+      headers: { cookie },
+    });
+    expect(res.status).toBe(200);
+    const out = (await res.json()) as WhoCanOut;
+    expect(out.resourceAccount).toBe(xa.accountB);
+    expect(roles(out)).toContain(xa.a.partnerClient);
+    expect(roles(out)).not.toContain(xa.a.notNamed);
+  });
+});
+
+describe('can it? and can-reach with bucket policies', () => {
+  const canIt = (serviceAccount: string, namespace: string, resource: string) =>
+    api('POST', 'can-it', {
+      cluster: 'dev',
+      namespace,
+      serviceAccount,
+      action: 's3:GetObject',
+      resource,
+    });
+
+  it('can it: the bucket policy decides with the role’s own policy', async () => {
+    const own = await canIt('bucket-sa', 'default', 'arn:aws:s3:::shared-a/doc.txt');
+    expect(own.json.allowed).toBe(true);
+    expect(String(own.json.summary)).toContain('statement "OwnRoleDirect"');
+    const fetcherB = await canIt('fetcher', 'xacct', 'arn:aws:s3:::partner-b/doc.txt');
+    expect(fetcherB.json.allowed).toBe(true);
+    const fetcherA = await canIt('fetcher', 'xacct', 'arn:aws:s3:::shared-a/doc.txt');
+    expect(fetcherA.json.allowed).toBe(false);
+    const app = await canIt('app', 'default', 'arn:aws:s3:::partner-b/doc.txt');
+    expect(app.json.allowed).toBe(false);
+  });
+
+  it('can-reach lists the bucket-policy statements naming the role, and a working cross-account target’s own', async () => {
+    const r = await api('POST', 'can-reach', {
+      cluster: 'dev',
+      namespace: 'default',
+      serviceAccount: 'app',
+    });
+    const out = r.json as unknown as {
+      paths: {
+        steps: { roleArn: string }[];
+        allows: { actions: string[] }[];
+        resourcePolicies: {
+          resourceArn: string;
+          statement: string;
+          effect: string;
+          names: string;
+          crossAccount: boolean;
+        }[];
+      }[];
+    };
+    const reader = out.paths.find((p) => p.steps[0]?.roleArn === fx.roles.reader);
+    expect(reader?.resourcePolicies).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          resourceArn: 'arn:aws:s3:::partner-b',
+          statement: 'ClientReads',
+          effect: 'Allow',
+          names: 'role',
+          crossAccount: true,
+        }),
+        expect.objectContaining({
+          resourceArn: 'arn:aws:s3:::shared-a',
+          statement: 'PublicPrefix',
+          names: 'anyone',
+        }),
+      ]),
+    );
+    // Statements naming other principals are not listed.
+    expect(reader?.resourcePolicies.map((s) => s.statement)).not.toContain('OwnRoleDirect');
+    expect(reader?.resourcePolicies.map((s) => s.statement)).not.toContain('DenyAdmin');
+
+    const fetcher = await api('POST', 'can-reach', {
+      cluster: 'dev',
+      namespace: 'xacct',
+      serviceAccount: 'fetcher',
+    });
+    const paths = fetcher.json.paths as {
+      mechanism: string;
+      works: boolean;
+      steps: { roleArn: string }[];
+      allows: { statement: string }[];
+    }[];
+    const pod = paths.find((p) => p.mechanism === 'pod-identity');
+    expect(pod?.works).toBe(true);
+    expect(pod?.steps.map((s) => s.roleArn)).toEqual([xa.a.xacctPod, xa.b.xacctTarget]);
+    expect(pod?.allows.map((s) => s.statement)).toEqual(['TargetReadsAnything']);
+
+    const text = await latchkey([
+      'can-reach',
+      '--cluster',
+      'dev',
+      '--namespace',
+      'default',
+      '--service-account',
+      'bucket-sa',
+    ]);
+    expect(text.stdout).toContain(
+      'bucket policy of arn:aws:s3:::shared-a: allow s3:GetObject on arn:aws:s3:::shared-a/*',
+    );
   });
 });
 

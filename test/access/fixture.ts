@@ -6,6 +6,7 @@
  * association uses, a ForAllValues condition — and real denials in the audit trail.
  */
 import { CreatePodIdentityAssociationCommand, EKSClient } from '@aws-sdk/client-eks';
+import { CreateBucketCommand, PutBucketPolicyCommand, S3Client } from '@aws-sdk/client-s3';
 import {
   CreateAccessKeyCommand,
   CreateRoleCommand,
@@ -21,6 +22,7 @@ import { createClusterWithProvider, createIrsaRole, mintToken } from '../helpers
 /** What the fixture made. */
 export interface AccessFixture {
   providerUrl: string;
+  providerArn: string;
   roles: Record<
     'reader' | 'open' | 'team' | 'pod' | 'target' | 'orphan' | 'ec2' | 'tagKeys' | 'cron',
     string
@@ -256,9 +258,202 @@ export async function setUpAccess(url: string, admin: Profile): Promise<AccessFi
 
   return {
     providerUrl: p,
+    providerArn: provider.providerArn,
     roles: { reader, open, team, pod, target, orphan, ec2, tagKeys, cron },
     bob,
   };
+}
+
+/** What the cross-account fixture made. */
+export interface CrossAccountFixture {
+  /** The second account. */
+  accountB: string;
+  /** Roles of the first account (A). */
+  a: Record<'partnerClient' | 'notNamed' | 'bucketOnly' | 'xacctPod', string>;
+  /** Roles of account B. */
+  b: Record<'partnerReader' | 'partnerOther' | 'xacctTarget', string>;
+}
+
+/**
+ * A second account and buckets with policies, on top of {@link setUpAccess}:
+ *
+ * - bucket `shared-a` of account A, whose policy lets B's `partner-reader` and A's
+ *   `bucket-only` (a role with no policy of its own, IRSA role of `default/bucket-sa`) read,
+ *   lets anyone read `public/*`, and denies A's admin user;
+ * - bucket `partner-b` of account B, whose policy lets A's `partner-client` and `app-reader`
+ *   read (app-reader's own policy covers only `reports/*`);
+ * - A's `not-named` may read `partner-b` by its own policy, but that bucket's policy does not
+ *   name it; B's `partner-other` may read anything by its own policy, but is named by no bucket;
+ * - association `xacct/fetcher` in cluster `dev`: A's `xacct-pod`, chained into B's
+ *   `xacct-target`, which may read anything by its own policy.
+ */
+export async function setUpCrossAccount(
+  url: string,
+  admin: Profile,
+  fx: AccessFixture,
+): Promise<CrossAccountFixture> {
+  const B = '222233334444';
+  const created = await signedJsonRequest(admin, 'POST', '/_latchkey/api/accounts', {
+    accountId: B,
+  });
+  if (created.status !== 200) throw new Error(`account: ${JSON.stringify(created.json)}`);
+  const adminB = {
+    ...admin,
+    accessKeyId: String(created.json.accessKeyId),
+    secretAccessKey: String(created.json.secretAccessKey),
+  };
+  const clients = (credentials: Profile) => {
+    const config = { endpoint: url, region: 'us-east-1', credentials, maxAttempts: 1 };
+    return {
+      iam: new IAMClient(config),
+      eks: new EKSClient(config),
+      s3: new S3Client({ ...config, forcePathStyle: true }),
+    };
+  };
+  const inA = clients(admin);
+  const inB = clients(adminB);
+  const doc = (statements: unknown[]) =>
+    JSON.stringify({ Version: '2012-10-17', Statement: statements });
+  const role = async (
+    iam: IAMClient,
+    name: string,
+    trustedBy: unknown,
+    statements: unknown[],
+  ): Promise<string> => {
+    const arn =
+      (
+        await iam.send(
+          new CreateRoleCommand({
+            RoleName: name,
+            AssumeRolePolicyDocument: doc([
+              {
+                Effect: 'Allow',
+                Principal: trustedBy,
+                Action: ['sts:AssumeRole', 'sts:TagSession'],
+              },
+            ]),
+          }),
+        )
+      ).Role?.Arn ?? '';
+    if (statements.length > 0) {
+      await iam.send(
+        new PutRolePolicyCommand({
+          RoleName: name,
+          PolicyName: 'inline',
+          PolicyDocument: doc(statements),
+        }),
+      );
+    }
+    return arn;
+  };
+  const read = (resource: string, sid = 'Read') => ({
+    Sid: sid,
+    Effect: 'Allow',
+    Action: 's3:GetObject',
+    Resource: resource,
+  });
+
+  const b = {
+    partnerReader: await role(inB.iam, 'partner-reader', { AWS: `arn:aws:iam::${B}:root` }, [
+      read('arn:aws:s3:::shared-a/*', 'ReadSharedA'),
+    ]),
+    partnerOther: await role(inB.iam, 'partner-other', { AWS: `arn:aws:iam::${B}:root` }, [
+      read('*', 'ReadAnything'),
+    ]),
+    xacctTarget: await role(
+      inB.iam,
+      'xacct-target',
+      { AWS: `arn:aws:iam::${ACCOUNT}:role/xacct-pod` },
+      [read('*', 'TargetReadsAnything')],
+    ),
+  };
+  const a = {
+    partnerClient: await role(inA.iam, 'partner-client', { AWS: `arn:aws:iam::${ACCOUNT}:root` }, [
+      read('arn:aws:s3:::partner-b/*', 'ReadPartnerB'),
+    ]),
+    notNamed: await role(inA.iam, 'not-named', { AWS: `arn:aws:iam::${ACCOUNT}:root` }, [
+      read('arn:aws:s3:::partner-b/*', 'ReadPartnerB'),
+    ]),
+    bucketOnly: await createIrsaRole(
+      url,
+      admin,
+      'bucket-only',
+      { providerArn: fx.providerArn, providerUrl: fx.providerUrl },
+      'system:serviceaccount:default:bucket-sa',
+    ),
+    xacctPod: await role(inA.iam, 'xacct-pod', { Service: 'pods.eks.amazonaws.com' }, [
+      { Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: b.xacctTarget },
+    ]),
+  };
+  await inA.eks.send(
+    new CreatePodIdentityAssociationCommand({
+      clusterName: 'dev',
+      namespace: 'xacct',
+      serviceAccount: 'fetcher',
+      roleArn: a.xacctPod,
+      targetRoleArn: b.xacctTarget,
+    }),
+  );
+  const put = await signedJsonRequest(
+    admin,
+    'PUT',
+    '/_latchkey/api/clusters/dev/service-accounts/default/bucket-sa',
+    { annotations: { 'eks.amazonaws.com/role-arn': a.bucketOnly } },
+  );
+  if (put.status !== 200) throw new Error(`service account: ${JSON.stringify(put.json)}`);
+
+  await inA.s3.send(new CreateBucketCommand({ Bucket: 'shared-a' }));
+  await inA.s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: 'shared-a',
+      Policy: doc([
+        {
+          Sid: 'PartnerReads',
+          Effect: 'Allow',
+          Principal: { AWS: b.partnerReader },
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::shared-a/*',
+        },
+        {
+          Sid: 'OwnRoleDirect',
+          Effect: 'Allow',
+          Principal: { AWS: a.bucketOnly },
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::shared-a/*',
+        },
+        {
+          Sid: 'PublicPrefix',
+          Effect: 'Allow',
+          Principal: '*',
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::shared-a/public/*',
+        },
+        {
+          Sid: 'DenyAdmin',
+          Effect: 'Deny',
+          Principal: { AWS: `arn:aws:iam::${ACCOUNT}:user/admin` },
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::shared-a/*',
+        },
+      ]),
+    }),
+  );
+  await inB.s3.send(new CreateBucketCommand({ Bucket: 'partner-b' }));
+  await inB.s3.send(
+    new PutBucketPolicyCommand({
+      Bucket: 'partner-b',
+      Policy: doc([
+        {
+          Sid: 'ClientReads',
+          Effect: 'Allow',
+          Principal: { AWS: [a.partnerClient, fx.roles.reader] },
+          Action: 's3:GetObject',
+          Resource: 'arn:aws:s3:::partner-b/*',
+        },
+      ]),
+    }),
+  );
+  return { accountB: B, a, b };
 }
 
 /** Waits until the audit trail holds `n` denied records (read-only calls are written lazily). */

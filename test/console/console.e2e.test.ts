@@ -392,7 +392,9 @@ describe('signed in', () => {
     expect((await getJson('nothing-here', cookie)).status).toBe(404);
   });
 
-  it('signs out: the cookie is cleared', async () => {
+  it('signs out: the cookie is cleared, and a copy of it no longer works', async () => {
+    const other = await adminCookie();
+    expect((await getJson('me', cookie)).status).toBe(200);
     const res = await fetch(`${base}${C}/sign-out`, {
       method: 'POST',
       redirect: 'manual',
@@ -400,6 +402,26 @@ describe('signed in', () => {
     });
     expect(res.status).toBe(303);
     expect(res.headers.get('set-cookie')).toContain('Max-Age=0');
+    // The copied cookie, replayed: refused by the API, sent to sign-in by the page.
+    const replay = await getJson('me', cookie);
+    expect(replay.status).toBe(401);
+    expect(replay.json.error).toBe('Unauthenticated');
+    const page = await fetch(`${base}${C}/`, { redirect: 'manual', headers: { cookie } });
+    expect(page.status).toBe(303);
+    expect(page.headers.get('location')).toBe(`${C}/sign-in`);
+    // Only that session ended: another sign-in of the same key still works.
+    expect((await getJson('me', other)).status).toBe(200);
+  });
+
+  it('refuses a sign-out posted from another site, and the session stays', async () => {
+    const mine = await adminCookie();
+    const res = await fetch(`${base}${C}/sign-out`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: mine, origin: 'https://evil.example' },
+    });
+    expect(res.status).toBe(403);
+    expect((await getJson('me', mine)).status).toBe(200);
   });
 });
 

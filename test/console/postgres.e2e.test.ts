@@ -1,7 +1,8 @@
 /**
  * The console and the access queries on PostgreSQL with two replicas: a session cookie made by
- * one replica opens on the other (sealed under the shared master key), and both answer the
- * same graph, lint and "why?".
+ * one replica opens on the other (sealed under the shared master key), a one-time link made by
+ * one is redeemed (once) on the other, a sign-out on one ends the session on the other, and
+ * both answer the same graph, lint and "why?".
  */
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
@@ -68,6 +69,42 @@ describe('on PostgreSQL, across replicas', () => {
     const why = await get(`why?eventId=${denials[0]?.eventId ?? ''}`);
     expect(why.status).toBe(200);
     expect(why.json.explanation).toBeDefined();
+  });
+
+  it('a one-time link made by one replica signs in once, on the other', async () => {
+    const link = (await t.server.consoleSignInUrl()) ?? '';
+    const onSecond = link.replace(t.server.url, second.url);
+    expect(onSecond.startsWith(second.url)).toBe(true);
+    const first = await fetch(onSecond, { redirect: 'manual' });
+    expect(first.status).toBe(303);
+    const cookie = (first.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const me = await fetch(`${t.server.url}/_latchkey/console/api/me`, { headers: { cookie } });
+    expect(me.status).toBe(200);
+    // Used up everywhere: on the replica that made it too.
+    expect((await fetch(link, { redirect: 'manual' })).status).toBe(401);
+    expect((await fetch(onSecond, { redirect: 'manual' })).status).toBe(401);
+  });
+
+  it('a sign-out on one replica ends the session on the other', async () => {
+    const res = await fetch(`${t.server.url}/_latchkey/console/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.server.url },
+      body: new URLSearchParams({
+        accessKeyId: t.admin.accessKeyId,
+        secretAccessKey: t.admin.secretAccessKey,
+      }).toString(),
+    });
+    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const me = () => fetch(`${second.url}/_latchkey/console/api/me`, { headers: { cookie } });
+    expect((await me()).status).toBe(200);
+    const out = await fetch(`${t.server.url}/_latchkey/console/sign-out`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, origin: t.server.url },
+    });
+    expect(out.status).toBe(303);
+    expect((await me()).status).toBe(401);
   });
 
   it('both replicas answer lint and who-can the same', async () => {

@@ -4,14 +4,29 @@
  * read back from audit JSON are checked field by field.
  */
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CredentialResolver } from '../../src/auth/index.js';
+import { StoredSessionRevocations } from '../../src/console/revoked-sessions.js';
 import { ConsoleSessions } from '../../src/console/session.js';
 import { LINK_SECONDS, SignInLinks } from '../../src/console/sign-in-links.js';
 import { SignInThrottle } from '../../src/console/throttle.js';
 import { readCookie } from '../../src/console/routes.js';
 import { decisionFromJson, explainInWords, policyName } from '../../src/access/index.js';
 import { compilePolicyText, evaluatePolicies } from '../../src/policy/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const dir = tempDir();
+let store: Store;
+
+beforeAll(async () => {
+  store = await openStore({ dataDir: dir.path });
+});
+
+afterAll(async () => {
+  await store.close();
+  dir.remove();
+});
 
 const alice = {
   type: 'IAMUser' as const,
@@ -32,27 +47,45 @@ function resolverOf(keys: Map<string, string>): CredentialResolver {
   };
 }
 
-describe('one-time sign-in links', () => {
-  it('work once, within their lifetime', () => {
-    let now = 1_000_000;
-    const links = new SignInLinks(() => now);
-    const token = links.issue('AKIA1');
-    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    expect(links.consume(token)).toBe('AKIA1');
-    expect(links.consume(token)).toBeUndefined();
+describe('one-time sign-in links (in the store)', () => {
+  const rows = () => store.db.selectFrom('console_sign_in_links').selectAll().execute();
 
-    const late = links.issue('AKIA2');
+  it('work once, within their lifetime; only the hash is stored', async () => {
+    let now = 1_000_000;
+    const links = new SignInLinks(store.db, () => now);
+    const token = await links.issue('AKIA1');
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const stored = await rows();
+    expect(stored).toHaveLength(1);
+    expect(JSON.stringify(stored)).not.toContain(token);
+    expect(await links.consume(token)).toBe('AKIA1');
+    expect(await links.consume(token)).toBeUndefined();
+
+    const late = await links.issue('AKIA2');
     now += LINK_SECONDS * 1000 + 1;
-    expect(links.consume(late)).toBeUndefined();
+    expect(await links.consume(late)).toBeUndefined();
   });
 
-  it('refuse malformed tokens and keep at most a thousand', () => {
-    const links = new SignInLinks();
-    expect(links.consume('')).toBeUndefined();
-    expect(links.consume('../../etc/passwd')).toBeUndefined();
-    const first = links.issue('AKIA-first');
-    for (let i = 0; i < 1000; i++) links.issue(`AKIA${i}`);
-    expect(links.consume(first)).toBeUndefined();
+  it('are redeemed once when two redemptions race', async () => {
+    const links = new SignInLinks(store.db);
+    const token = await links.issue('AKIA-race');
+    const results = await Promise.all([1, 2, 3].map(() => links.consume(token)));
+    expect(results.filter((r) => r === 'AKIA-race')).toHaveLength(1);
+  });
+
+  it('prune expired links when a new one is issued, and refuse malformed tokens', async () => {
+    let now = 2_000_000;
+    const links = new SignInLinks(store.db, () => now);
+    await links.issue('AKIA-old');
+    now += LINK_SECONDS * 1000;
+    const fresh = await links.issue('AKIA-new');
+    expect((await rows()).map((r) => r.access_key_id)).not.toContain('AKIA-old');
+    expect(await links.consume('')).toBeUndefined();
+    expect(await links.consume('../../etc/passwd')).toBeUndefined();
+    expect(await links.consume(fresh.slice(0, 42) + (fresh.endsWith('A') ? 'B' : 'A'))).toBe(
+      undefined,
+    );
+    expect(await links.consume(fresh)).toBe('AKIA-new');
   });
 });
 
@@ -74,13 +107,15 @@ describe('console sessions', () => {
   const masterKey = randomBytes(32);
   const keys = new Map([[alice.accessKeyId, 'alice-secret']]);
 
+  const revocations = () => new StoredSessionRevocations(store.db);
+
   it('open while valid, not after expiry, not under another master key', async () => {
     let now = Date.now();
-    const sessions = new ConsoleSessions(masterKey, resolverOf(keys), () => now);
+    const sessions = new ConsoleSessions(masterKey, resolverOf(keys), revocations(), () => now);
     const { value, maxAgeSeconds } = sessions.seal(alice);
     expect(maxAgeSeconds).toBe(8 * 3600);
     expect((await sessions.open(value))?.arn).toBe(alice.arn);
-    const other = new ConsoleSessions(randomBytes(32), resolverOf(keys), () => now);
+    const other = new ConsoleSessions(randomBytes(32), resolverOf(keys), revocations(), () => now);
     expect(await other.open(value)).toBeUndefined();
     now += 8 * 3600 * 1000 + 1;
     expect(await sessions.open(value)).toBeUndefined();
@@ -88,14 +123,14 @@ describe('console sessions', () => {
 
   it('end when the key stops resolving', async () => {
     const mutable = new Map(keys);
-    const sessions = new ConsoleSessions(masterKey, resolverOf(mutable));
+    const sessions = new ConsoleSessions(masterKey, resolverOf(mutable), revocations());
     const { value } = sessions.seal(alice);
     mutable.clear();
     expect(await sessions.open(value)).toBeUndefined();
   });
 
   it('verify secrets exactly', async () => {
-    const sessions = new ConsoleSessions(masterKey, resolverOf(keys));
+    const sessions = new ConsoleSessions(masterKey, resolverOf(keys), revocations());
     expect((await sessions.verifyAccessKey(alice.accessKeyId, 'alice-secret'))?.arn).toBe(
       alice.arn,
     );
@@ -103,6 +138,42 @@ describe('console sessions', () => {
     expect(await sessions.verifyAccessKey(alice.accessKeyId, '')).toBeUndefined();
     expect(await sessions.verifyAccessKey('AKIAUNKNOWNUNKNOWN00', 'alice-secret')).toBeUndefined();
     expect(await sessions.verifyAccessKey('ASIA' + 'X'.repeat(16), 'alice-secret')).toBeUndefined();
+  });
+
+  it('end at sign-out, for that session only; revocations are pruned after expiry', async () => {
+    let now = Date.now();
+    const list = new StoredSessionRevocations(store.db, () => now);
+    const sessions = new ConsoleSessions(masterKey, resolverOf(keys), list, () => now);
+    const signedOut = sessions.seal(alice).value;
+    const kept = sessions.seal(alice).value;
+    await sessions.revoke(signedOut);
+    expect(await sessions.open(signedOut)).toBeUndefined();
+    expect((await sessions.open(kept))?.arn).toBe(alice.arn);
+    // Another instance on the same store (another replica) refuses it too.
+    const replica = new ConsoleSessions(masterKey, resolverOf(keys), revocations(), () => now);
+    expect(await replica.open(signedOut)).toBeUndefined();
+    // Forged or empty cookies record nothing.
+    await sessions.revoke('not-a-session');
+    await sessions.revoke(undefined);
+    const count = async () =>
+      (await store.db.selectFrom('console_revoked_sessions').selectAll().execute()).length;
+    const before = await count();
+    // Once the session has expired anyway, its row goes at the next sign-out.
+    now += 8 * 3600 * 1000 + 1;
+    const later = sessions.seal(alice).value;
+    await sessions.revoke(later);
+    expect(await count()).toBe(before);
+  });
+
+  it('fail closed when the store cannot say whether a session was signed out', async () => {
+    const broken = {
+      revoke: async () => {},
+      isRevoked: async (): Promise<boolean> => {
+        throw new Error('store unavailable');
+      },
+    };
+    const sessions = new ConsoleSessions(masterKey, resolverOf(keys), broken);
+    await expect(sessions.open(sessions.seal(alice).value)).rejects.toThrow('store unavailable');
   });
 
   it('read one cookie out of a Cookie header', () => {

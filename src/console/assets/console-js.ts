@@ -190,9 +190,11 @@ export const CONSOLE_JS = String.raw`'use strict';
       while (out.firstChild) out.removeChild(out.firstChild);
       var q = 'action=' + encodeURIComponent(form.querySelector('[name=action]').value) + '&resource=' + encodeURIComponent(form.querySelector('[name=resource]').value);
       get('who-can?' + q).then(function (r) {
+        if (r.resourcePolicy) append(out, el('p', { class: 'muted', id: 'who-can-resource-policy', text: 'With the bucket policy of ' + r.resourcePolicy + ', owned by account ' + r.resourceAccount + '.' }));
         append(out, r.principals.length === 0 ? el('p', { class: 'muted', text: 'Nobody: no user or role allows it and no service account reaches a role that does.' }) :
           table('who-can-table', ['Who', 'Through', 'Allowed by'], r.principals.map(function (p) {
-            var who = p.kind === 'user' ? 'user ' + p.userArn : p.kind === 'role' ? 'role ' + p.roleArn : p.kind === 'subjectPattern' ? 'any service account matching ' + p.subjectPattern + ' (' + p.cluster + ')' : p.cluster + ' ' + p.namespace + '/' + p.serviceAccount;
+            var where = p.accountId && r.resourceAccount && p.accountId !== r.resourceAccount ? ' [account ' + p.accountId + ']' : '';
+            var who = p.kind === 'anonymous' ? 'anyone, without credentials' : p.kind === 'user' ? 'user ' + p.userArn : p.kind === 'role' ? 'role ' + p.roleArn : p.kind === 'subjectPattern' ? 'any service account matching ' + p.subjectPattern + ' (' + p.cluster + ')' + where : p.cluster + ' ' + p.namespace + '/' + p.serviceAccount + where;
             return el('tr', {}, [td(who), td(p.path.map(function (s) { return s.via + ' → ' + s.roleArn; }).join(' ; ')), td(p.allowedBy.join('; '))]);
           })));
       }, function (err) { append(out, failed(err)); });

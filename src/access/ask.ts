@@ -1,0 +1,86 @@
+/**
+ * The access questions asked of a running server: read the account's snapshot and what the
+ * resource side brings (the bucket's owner and policy, the other accounts that policy names,
+ * the bucket policies that name a role), then answer with the pure queries.
+ */
+import { canIt, canReach, checkResource, whoCan } from './queries.js';
+import type { CanItResult, CanReachResult, WhoCanResult } from './queries.js';
+import { accountsNamedBy, loadBucketPolicies, loadResourceFacts } from './resources.js';
+import { loadAccessSnapshot, type AccessSnapshot, type AccessSources } from './snapshot.js';
+
+/** Other accounts read at most for one "who can" (those a bucket policy names). */
+export const MAX_OTHER_ACCOUNTS = 20;
+
+/**
+ * Who can do `action` on `resource`, asked by `accountId`. For a bucket of `accountId` whose
+ * policy names other accounts, their users, roles and service accounts are decided too (only
+ * those the policy lets in can pass).
+ *
+ * @example
+ * const r = await askWhoCan(sources, '000000000000', 's3:GetObject', 'arn:aws:s3:::reports/q1');
+ * r.principals;
+ */
+export async function askWhoCan(
+  sources: AccessSources,
+  accountId: string,
+  action: string,
+  resource: string,
+): Promise<WhoCanResult> {
+  const [snapshot, facts] = await Promise.all([
+    loadAccessSnapshot(sources, accountId),
+    loadResourceFacts(sources, resource),
+  ]);
+  const others: AccessSnapshot[] = [];
+  if (facts.policy !== undefined && facts.account === accountId) {
+    const named = accountsNamedBy(facts.policy.document).accounts.filter((a) => a !== accountId);
+    for (const other of named.slice(0, MAX_OTHER_ACCOUNTS)) {
+      others.push(await loadAccessSnapshot(sources, other));
+    }
+  }
+  return whoCan(snapshot, action, resource, { resource: facts, others });
+}
+
+/**
+ * What a service account of `accountId` can reach, with the bucket-policy statements that name
+ * the roles it reaches.
+ */
+export async function askCanReach(
+  sources: AccessSources,
+  accountId: string,
+  input: { cluster?: unknown; namespace?: unknown; serviceAccount?: unknown },
+): Promise<CanReachResult> {
+  const [snapshot, buckets] = await Promise.all([
+    loadAccessSnapshot(sources, accountId),
+    loadBucketPolicies(sources),
+  ]);
+  return canReach(snapshot, input, buckets);
+}
+
+/** Can a service account of `accountId` do an action on a resource (its bucket's policy too)? */
+export async function askCanIt(
+  sources: AccessSources,
+  accountId: string,
+  input: {
+    cluster?: unknown;
+    namespace?: unknown;
+    serviceAccount?: unknown;
+    action?: unknown;
+    resource?: unknown;
+  },
+): Promise<CanItResult> {
+  const [snapshot, facts] = await Promise.all([
+    loadAccessSnapshot(sources, accountId),
+    // A malformed resource is refused by canIt, after the other fields are checked.
+    isResource(input.resource) ? loadResourceFacts(sources, input.resource) : {},
+  ]);
+  return canIt(snapshot, input, facts);
+}
+
+function isResource(value: unknown): value is string {
+  try {
+    checkResource(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
