@@ -57,7 +57,8 @@ export interface CloudTrailRecord {
 
 /** CloudTrail's time format: seconds, UTC, `Z`. */
 export function cloudTrailTime(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  // toISOString is always `YYYY-MM-DDTHH:mm:ss.sssZ` for the dates of calls.
+  return `${date.toISOString().slice(0, 19)}Z`;
 }
 
 /** The `userIdentity` of an authenticated principal. */
