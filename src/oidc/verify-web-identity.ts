@@ -1,5 +1,6 @@
-import { compactVerify, type JWK, type JWTPayload } from 'jose';
+import type { JWTPayload } from 'jose';
 import { AwsError } from '../errors/index.js';
+import { verifyJwsSignature } from './jws-signature.js';
 import {
   SUPPORTED_WEB_IDENTITY_ALGORITHMS,
   type KeySetSource,
@@ -162,24 +163,6 @@ function readAudiences(aud: unknown): string[] {
   throw invalidToken(WebIdentityMessages.notAJwt);
 }
 
-async function verifySignature(
-  token: string,
-  alg: WebIdentityAlgorithm,
-  keys: readonly JWK[],
-): Promise<boolean> {
-  for (const key of keys) {
-    try {
-      // One algorithm only: the header's, already on the allow-list. jose refuses a key whose
-      // type, curve or size does not fit it (e.g. an EC key for RS256, RSA < 2048 bits).
-      await compactVerify(token, key, { algorithms: [alg] });
-      return true;
-    } catch {
-      // Try the next key with this kid (rotation can briefly publish two).
-    }
-  }
-  return false;
-}
-
 /**
  * Verifies a web identity token (an OIDC ID token such as a projected service-account token) the
  * way AWS STS `AssumeRoleWithWebIdentity` does, with AWS's error codes and messages:
@@ -226,7 +209,7 @@ export async function verifyWebIdentityToken(
   if (candidates.length === 0) {
     throw keyNotFoundError(kid === undefined ? 'no key for the algorithm' : 'unknown kid');
   }
-  if (!(await verifySignature(token, alg, candidates))) {
+  if (!verifyJwsSignature(token, alg, candidates)) {
     throw invalidToken(WebIdentityMessages.invalidSignature);
   }
 

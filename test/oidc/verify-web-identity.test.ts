@@ -279,7 +279,39 @@ describe('verifyWebIdentityToken: forged signatures', () => {
     }
   });
 
-  it('lets jose refuse a key whose type does not fit the algorithm', async () => {
+  it('refuses a key whose curve or declared alg does not fit the algorithm', async () => {
+    // ES256 signed by hand with a P-384 key (jose would not), the P-384 key offered for it.
+    const p384 = await makeKey('ES384', 'p384');
+    const input = `${b64({ alg: 'ES256', kid: 'p384' })}.${b64(claims())}`;
+    const signature = nodeSign('sha256', Buffer.from(input), {
+      key: KeyObject.from(p384.privateKey),
+      dsaEncoding: 'ieee-p1363',
+    });
+    const wrongCurve: KeySetSource = {
+      selectKeys: () => Promise.resolve([{ ...p384.jwk, alg: undefined }]),
+    };
+    const curveErr = await rejection(
+      verifyWebIdentityToken(`${input}.${signature.toString('base64url')}`, {
+        keysFor: () => Promise.resolve(wrongCurve),
+        now: NOW,
+      }),
+    );
+    expect(curveErr.message).toBe(WebIdentityMessages.invalidSignature);
+    // An RSA key whose alg says RS384, for an RS256 token; without the alg it verifies.
+    const token = await sign(rsa.privateKey, { alg: 'RS256', kid: rsa.kid }, claims());
+    const keysOf = (jwk: JWK) => ({
+      keysFor: () => Promise.resolve<KeySetSource>({ selectKeys: () => Promise.resolve([jwk]) }),
+      now: NOW,
+    });
+    const algErr = await rejection(
+      verifyWebIdentityToken(token, keysOf({ ...rsa.jwk, alg: 'RS384' })),
+    );
+    expect(algErr.message).toBe(WebIdentityMessages.invalidSignature);
+    const plain = await verifyWebIdentityToken(token, keysOf({ ...rsa.jwk, alg: undefined }));
+    expect(plain.subject).toBe(SUB);
+  });
+
+  it('refuses a key whose type does not fit the algorithm', async () => {
     // A key source that ignores the selector and hands out an EC key for an RS256 token.
     const wrongType: KeySetSource = { selectKeys: () => Promise.resolve([ec.jwk]) };
     const token = await sign(rsa.privateKey, { alg: 'RS256', kid: ec.kid }, claims());
