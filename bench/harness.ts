@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent, request as httpRequest } from 'node:http';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { build } from 'esbuild';
@@ -399,4 +400,55 @@ export async function postOnce(url: string, body: string): Promise<string> {
   const text = await response.text();
   if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${text}`);
   return text;
+}
+
+/**
+ * p99 latency at a steady offered rate, ms: {@link CONNECTIONS} keep-alive connections, each
+ * sending at evenly spaced times, latency taken from the planned send time (so a slow answer
+ * also counts against the requests it delays). After a 1 s warm-up, {@link SECONDS} × 2 of load.
+ */
+export async function steadyP99Ms(spec: LoadSpec, rate: number): Promise<number> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  const interval = (1000 * CONNECTIONS) / rate;
+  const send = () =>
+    new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        spec.url,
+        { method: spec.method ?? 'GET', headers: spec.headers ?? {}, agent },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        },
+      );
+      req.on('error', reject);
+      req.end(spec.body);
+    });
+  const run = async (ms: number, latencies: number[] | undefined) => {
+    const start = performance.now() + 10;
+    const end = start + ms;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async (_, i) => {
+        for (
+          let planned = start + (i * interval) / CONNECTIONS;
+          planned < end;
+          planned += interval
+        ) {
+          const wait = planned - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          const status = await send();
+          if (status < 200 || status > 299) throw new Error(`answer ${status}`);
+          latencies?.push(performance.now() - planned);
+        }
+      }),
+    );
+  };
+  try {
+    await run(1000, undefined);
+    const latencies: number[] = [];
+    await run(SECONDS * 2000, latencies);
+    latencies.sort((a, b) => a - b);
+    return latencies[Math.floor(latencies.length * 0.99)] ?? 0;
+  } finally {
+    agent.destroy();
+  }
 }

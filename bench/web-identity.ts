@@ -17,9 +17,13 @@ import {
   setUpWebIdentity,
   startBare,
   startLatchkey,
+  steadyP99Ms,
   type ChildServer,
 } from './harness.js';
 import type { BenchLine } from './report.js';
+
+/** Calls per second for the steady-rate latency figure. */
+const STEADY_RATE = 200;
 
 export default async function bench(): Promise<BenchLine[]> {
   const servers: ChildServer[] = [];
@@ -51,6 +55,18 @@ export default async function bench(): Promise<BenchLine[]> {
       1,
     );
     const latency = { few: 1000 / one.few.reqPerSec, many: 1000 / one.many.reqPerSec };
+    // Latency at a steady rate well above a large cluster's need (10,000 pods refreshing
+    // hourly is ~3/s), beside the saturated figures above.
+    const steady = {
+      few: await steadyP99Ms(
+        { url: few.url, method: 'POST', headers: FORM, body: fewCall.body },
+        STEADY_RATE,
+      ),
+      bare: await steadyP99Ms(
+        { url: bare.url, method: 'POST', headers: FORM, body: fewCall.body },
+        STEADY_RATE,
+      ),
+    };
     const name = `AssumeRoleWithWebIdentity, ${CONNECTIONS} connections (best of ${ROUNDS})`;
     return [
       {
@@ -68,6 +84,14 @@ export default async function bench(): Promise<BenchLine[]> {
         baseline: { name: 'bare node:http p99', value: r.bare.p99Ms },
         goal: '< 10 ms',
         met: r.few.p99Ms < 10,
+      },
+      {
+        name: `AssumeRoleWithWebIdentity latency p99 at a steady ${STEADY_RATE}/s, 10 roles`,
+        value: steady.few,
+        unit: 'ms',
+        baseline: { name: 'bare node:http p99 at the same rate', value: steady.bare },
+        goal: '< 10 ms',
+        met: steady.few < 10,
       },
       {
         name: 'issuance latency (mean, one call at a time), 10,000 roles and 100 providers',
