@@ -106,7 +106,7 @@ export class AuditTrail {
 
   #retain(write: QueuedWrite, err: unknown): void {
     if (this.#closing) {
-      this.logger.error({ err, eventId: write.row.event_id }, 'audit record lost at shutdown');
+      this.logger.error({ err, eventId: write.row.event_id }, 'audit records lost at shutdown');
       return;
     }
     if (this.#retained.length === 0) {

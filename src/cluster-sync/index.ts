@@ -1,6 +1,7 @@
 /**
  * Cache invalidation across replicas. Each server caches what it reads on every request (policy
- * sets, access keys, the revocation list, the sealing keyring) for a short, bounded time. When
+ * sets, access keys, the revocation list, the sealing keyring, S3 buckets) for a short, bounded
+ * time. When
  * one replica changes one of them it applies the change to its own caches at once and
  * *publishes* a topic here; the other replicas drop the matching cache entries as soon as the
  * message arrives, instead of waiting for the time bound.
@@ -24,9 +25,16 @@ export type SyncTopic =
   /** A session revocation: the revocation list. */
   | 'revocations'
   /** The sealing keyring (a rotation). */
-  | 'sealing-keys';
+  | 'sealing-keys'
+  /** An S3 bucket created, deleted or given another policy; the key is the bucket's name. */
+  | 'buckets';
 
-const TOPICS: ReadonlySet<string> = new Set<SyncTopic>(['iam', 'revocations', 'sealing-keys']);
+const TOPICS: ReadonlySet<string> = new Set<SyncTopic>([
+  'iam',
+  'revocations',
+  'sealing-keys',
+  'buckets',
+]);
 
 /** The PostgreSQL channel the replicas talk on. */
 export const SYNC_CHANNEL = 'latchkey_cache_sync';
@@ -267,4 +275,25 @@ export function bindCaches(sync: ClusterSync, caches: ReplicaCaches, logger: Log
     reread('revocations', caches.revocations.refresh());
     reread('sealing keys', caches.keyring.reload());
   });
+}
+
+/** A cache of S3 buckets (the S3 service's bucket records). */
+export interface BucketCache {
+  /** Drops one bucket's record, or every one without a name. */
+  forgetBucket(name?: string): void;
+}
+
+/**
+ * Subscribes a replica's bucket cache to the other replicas' bucket changes: a bucket named in
+ * a message is dropped (a message without a name drops them all, as does a listener
+ * reconnect).
+ *
+ * @example
+ * bindBucketCache(sync, meta);
+ * // and after a change through this replica:
+ * void sync.publish('buckets', name);
+ */
+export function bindBucketCache(sync: ClusterSync, cache: BucketCache): void {
+  sync.on('buckets', (name) => cache.forgetBucket(name));
+  sync.onResync(() => cache.forgetBucket());
 }

@@ -1,3 +1,4 @@
+import { isAwsError } from '../errors/index.js';
 import type { Principal } from '../auth/index.js';
 import type { ManagedPolicyDirectory } from './managed-policies.js';
 import type { PrincipalPolicies } from './principal-policies.js';
@@ -85,7 +86,8 @@ export class PolicySetLoader {
   async #managed(arn: string): Promise<NamedPolicy> {
     try {
       return { id: arn, document: await this.policies.defaultDocument(arn) };
-    } catch {
+    } catch (err) {
+      if (!isAwsError(err, 'NoSuchEntity')) throw err;
       // A policy deleted since it was named (e.g. a session policy ARN) grants nothing.
       return { id: arn, document: '{"Version":"2012-10-17","Statement":[]}' };
     }

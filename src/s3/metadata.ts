@@ -9,8 +9,12 @@ import type { ChecksumAlgorithm } from './checksums.js';
 import { S3Error } from './errors.js';
 import { isPostgres, type S3ObjectTable, type S3Tables, type S3UploadTable } from './schema.js';
 
-/** Buckets are re-read at most this often (changes made through this instance apply at once). */
-const BUCKET_TTL_MS = 1_000;
+/**
+ * Buckets are re-read at least this often. Changes made through this instance apply at once;
+ * other replicas' changes apply when their message arrives (see {@link S3MetadataOptions}), and
+ * within this bound whether or not it does.
+ */
+export const BUCKET_TTL_MS = 1_000;
 const MAX_CACHED_BUCKETS = 10_000;
 
 /** A bucket. */
@@ -104,24 +108,64 @@ export interface KeyRange {
   limit: number;
 }
 
+/** How the bucket cache is kept fresh across replicas. */
+export interface S3MetadataOptions {
+  /**
+   * Called after a bucket was created, deleted or had its policy changed through this instance
+   * (once the change is committed), so other replicas can drop their cached copy.
+   */
+  onBucketChanged?: (name: string) => void;
+  /** How long a bucket read stays cached (default {@link BUCKET_TTL_MS}). */
+  bucketTtlMs?: number;
+}
+
 /** The S3 tables behind typed operations. */
 export class S3Metadata {
   readonly #db: Kysely<S3Tables>;
   readonly #pg: boolean;
   readonly #buckets = new Map<string, { record: BucketRecord; at: number }>();
+  readonly #ttlMs: number;
+  readonly #onBucketChanged: (name: string) => void;
+  /**
+   * Bumped by every invalidation: a read that was in flight meanwhile may carry the old row, so
+   * it is answered but not cached.
+   */
+  #generation = 0;
 
-  constructor(db: Kysely<S3Tables>) {
+  constructor(db: Kysely<S3Tables>, options: S3MetadataOptions = {}) {
     this.#db = db;
     this.#pg = isPostgres(db as Kysely<unknown>);
+    this.#ttlMs = options.bucketTtlMs ?? BUCKET_TTL_MS;
+    this.#onBucketChanged = options.onBucketChanged ?? (() => {});
   }
 
   // ---- buckets ----
+
+  /**
+   * Drops a bucket's cached record, or every one without a name: another replica changed it
+   * (or messages from other replicas may have been missed).
+   *
+   * @example
+   * sync.on('buckets', (name) => meta.forgetBucket(name));
+   */
+  forgetBucket(name?: string): void {
+    this.#generation++;
+    if (name === undefined) this.#buckets.clear();
+    else this.#buckets.delete(name);
+  }
+
+  /** After a committed change to bucket `name`: drops it here and tells the other replicas. */
+  #changed(name: string): void {
+    this.forgetBucket(name);
+    this.#onBucketChanged(name);
+  }
 
   /** A bucket, or undefined when it does not exist. */
   async bucket(name: string): Promise<BucketRecord | undefined> {
     const now = Date.now();
     const cached = this.#buckets.get(name);
-    if (cached && now - cached.at < BUCKET_TTL_MS) return cached.record;
+    if (cached && now - cached.at < this.#ttlMs) return cached.record;
+    const generation = this.#generation;
     const row = await this.#db
       .selectFrom('s3_buckets')
       .selectAll()
@@ -138,8 +182,10 @@ export class S3Metadata {
       createdAt: row.created_at,
       policy: row.policy,
     };
-    if (this.#buckets.size >= MAX_CACHED_BUCKETS) this.#buckets.clear();
-    this.#buckets.set(name, { record, at: now });
+    if (generation === this.#generation) {
+      if (this.#buckets.size >= MAX_CACHED_BUCKETS) this.#buckets.clear();
+      this.#buckets.set(name, { record, at: now });
+    }
     return record;
   }
 
@@ -158,8 +204,12 @@ export class S3Metadata {
       })
       .onConflict((oc) => oc.column('name').doNothing())
       .executeTakeFirst();
-    this.#buckets.delete(record.name);
-    if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) return { created: true };
+    if (Number(result.numInsertedOrUpdatedRows ?? 0) > 0) {
+      // Another replica may still hold a bucket of this name deleted meanwhile.
+      this.#changed(record.name);
+      return { created: true };
+    }
+    this.forgetBucket(record.name);
     const existing = await this.bucket(record.name);
     return { created: false, ownerAccount: existing?.ownerAccount ?? '' };
   }
@@ -172,8 +222,10 @@ export class S3Metadata {
   async deleteBucket(
     name: string,
   ): Promise<{ result: 'deleted'; partBlobs: string[] } | { result: 'not-empty' | 'missing' }> {
+    // Unchanged unless deleted — or unknown, when the store failed mid-way.
+    let unchanged = false;
     try {
-      return await this.#db.transaction().execute(async (trx) => {
+      const outcome = await this.#db.transaction().execute(async (trx) => {
         const one = await trx
           .selectFrom('s3_objects')
           .select('object_key')
@@ -195,18 +247,28 @@ export class S3Metadata {
         if (Number(deleted.numDeletedRows) === 0) return { result: 'missing' as const };
         return { result: 'deleted' as const, partBlobs: parts.map((p) => p.blob) };
       });
+      unchanged = outcome.result !== 'deleted';
+      return outcome;
     } catch (err) {
-      if (isForeignKeyViolation(err)) return { result: 'not-empty' };
+      if (isForeignKeyViolation(err)) {
+        unchanged = true;
+        return { result: 'not-empty' };
+      }
       throw err;
     } finally {
-      this.#buckets.delete(name);
+      if (unchanged) this.forgetBucket(name);
+      else this.#changed(name);
     }
   }
 
   /** Sets (or, with null, removes) a bucket's policy. */
   async setBucketPolicy(name: string, policy: string | null): Promise<void> {
-    await this.#db.updateTable('s3_buckets').set({ policy }).where('name', '=', name).execute();
-    this.#buckets.delete(name);
+    try {
+      await this.#db.updateTable('s3_buckets').set({ policy }).where('name', '=', name).execute();
+    } finally {
+      // Also after a failure: the store may have gone away after committing.
+      this.#changed(name);
+    }
   }
 
   /** The buckets an account owns, by name. */

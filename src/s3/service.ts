@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { auditedCall, type AuditTrail } from '../audit/index.js';
 import type { Authorizer, CredentialResolver } from '../auth/index.js';
+import { bindBucketCache, type ClusterSync } from '../cluster-sync/index.js';
 import { s3AuditRecord } from './audit.js';
 import { authenticateS3 } from './authenticate.js';
 import { edgeFactsOf, requestContext, S3Authorizer } from './authorization.js';
@@ -36,6 +37,14 @@ export interface S3ServiceDeps<DB extends S3Tables = S3Tables> {
   virtualHostDomain?: string;
   /** Per-account request limit: throws (AwsError `Throttling`, answered as `SlowDown`) when over. */
   admit?: (accountId: string) => void;
+  /**
+   * The other replicas on the same PostgreSQL: a bucket created, deleted or given another policy
+   * here is published on it (topic `buckets`), and their changes drop this replica's cached
+   * bucket at once. Without it (one server) nothing is told or heard.
+   */
+  sync?: ClusterSync;
+  /** How long a bucket (owner, policy) stays cached; 1 s by default. */
+  bucketCacheMs?: number;
   /**
    * `false` skips authorization of signed callers (authentication still applies). For
    * benchmarks only: it measures what authorization costs.
@@ -65,8 +74,14 @@ export function createS3Service<DB extends S3Tables>(deps: S3ServiceDeps<DB>): S
   // The service reads only its own tables; the store's type is wider.
   const db = deps.db as unknown as Kysely<S3Tables>;
   const objects = new ObjectStore(deps.dataDir);
+  const sync = deps.sync;
+  const meta = new S3Metadata(db, {
+    ...(deps.bucketCacheMs !== undefined && { bucketTtlMs: deps.bucketCacheMs }),
+    ...(sync && { onBucketChanged: (name: string) => void sync.publish('buckets', name) }),
+  });
+  if (sync) bindBucketCache(sync, meta);
   const env: S3Env = {
-    meta: new S3Metadata(db),
+    meta,
     objects,
     authorizer: new S3Authorizer(deps.authorizer, deps.authorize !== false),
     region: deps.region,

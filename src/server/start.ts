@@ -214,6 +214,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       trail,
       region,
       logger,
+      sync,
       virtualHostDomain: options.s3VirtualHostDomain,
       authorize: options.s3Authorization !== false,
       ...(throttle && {

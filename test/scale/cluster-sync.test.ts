@@ -1,12 +1,14 @@
 /**
  * The cluster sync on its own, on a real PostgreSQL: messages reach the other replicas (not the
- * sender), junk on the channel is ignored, and a listener whose connection is killed comes back
- * by itself and asks for a resync.
+ * sender), junk on the channel is ignored, a bound bucket cache drops the bucket named, and a
+ * listener whose connection is killed comes back by itself and asks for a resync (which drops
+ * every cached bucket).
  */
 import pg from 'pg';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bindBucketCache,
   LocalClusterSync,
   openClusterSync,
   SYNC_CHANNEL,
@@ -25,12 +27,17 @@ const dir = tempDir();
 const logger = pino({ level: 'silent' });
 const heard: { who: string; topic: SyncTopic; key: string | undefined }[] = [];
 const resyncs: string[] = [];
+/** What each replica's bucket cache was told to drop (`*` for everything). */
+const forgotten: { who: string; bucket: string }[] = [];
 
 function listen(who: string, sync: ClusterSync): void {
-  for (const topic of ['iam', 'revocations', 'sealing-keys'] as const) {
+  for (const topic of ['iam', 'revocations', 'sealing-keys', 'buckets'] as const) {
     sync.on(topic, (key) => heard.push({ who, topic, key }));
   }
   sync.onResync(() => resyncs.push(who));
+  bindBucketCache(sync, {
+    forgetBucket: (name) => forgotten.push({ who, bucket: name ?? '*' }),
+  });
 }
 
 async function until(probe: () => boolean, limitMs = 10_000): Promise<void> {
@@ -77,6 +84,14 @@ describe('cluster sync', () => {
     ]);
   });
 
+  it("drops the bucket named in another replica's message from a bound bucket cache", async () => {
+    forgotten.length = 0;
+    await a.publish('buckets', 'photos');
+    await until(() => forgotten.length > 0);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(forgotten).toEqual([{ who: 'b', bucket: 'photos' }]);
+  });
+
   it('ignores junk and unknown topics on the channel', async () => {
     heard.length = 0;
     const client = new pg.Client({ connectionString: db.url });
@@ -98,6 +113,7 @@ describe('cluster sync', () => {
 
   it('reconnects a killed listener by itself, resyncs, and hears again', async () => {
     resyncs.length = 0;
+    forgotten.length = 0;
     const admin = new pg.Client({ connectionString: ADMIN_URL });
     await admin.connect();
     try {
@@ -111,6 +127,8 @@ describe('cluster sync', () => {
       await admin.end();
     }
     await until(() => resyncs.length === 2 && a.listening && b.listening);
+    // Messages may have been missed meanwhile: every cached bucket goes.
+    expect(forgotten.map((f) => `${f.who}:${f.bucket}`).sort()).toEqual(['a:*', 'b:*']);
     heard.length = 0;
     await b.publish('sealing-keys');
     await until(() => heard.length > 0);

@@ -2,8 +2,9 @@
  * Several servers on one PostgreSQL: each is a full `startServer` with its own connection pool,
  * data directory and caches (as separate processes would be), sharing only the database and the
  * master key. Credentials minted by one are accepted by the others; a change made through one
- * is honoured by the others well inside the caches' time bounds (LISTEN/NOTIFY); sealing key
- * rotation is picked up at once.
+ * is honoured by the others well inside the caches' time bounds (LISTEN/NOTIFY) — IAM policies,
+ * access keys, revocations, S3 bucket policies and bucket deletions; sealing key rotation is
+ * picked up at once.
  */
 import { randomBytes } from 'node:crypto';
 import {
@@ -17,6 +18,15 @@ import {
   PutRolePolicyCommand,
   PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
+import {
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteBucketPolicyCommand,
+  HeadBucketCommand,
+  ListObjectsV2Command,
+  PutBucketPolicyCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,8 +46,12 @@ import { runLatchkey } from './helpers/child-server.js';
 const POLICY_CACHE_MS = 1_000;
 const KEY_CACHE_MS = 5_000;
 const REVOCATIONS_REREAD_MS = 2_000;
+/** S3's bucket cache (owner, policy): src/s3/metadata.ts. */
+const BUCKET_CACHE_MS = 1_000;
 /** And the time from A's answer to B honouring the change, generous for a loaded machine. */
 const PROPAGATION_BOUND_MS = 750;
+/** The same for buckets, held to a tighter bound: a fifth of the cache's. */
+const BUCKET_PROPAGATION_MS = 200;
 
 type Creds = { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
 
@@ -68,6 +82,14 @@ const iam = (s: RunningServer, credentials: Creds) =>
   new IAMClient({ endpoint: s.url, region: 'us-east-1', credentials, maxAttempts: 1 });
 const sts = (s: RunningServer, credentials: Creds) =>
   new STSClient({ endpoint: s.url, region: 'us-east-1', credentials, maxAttempts: 1 });
+const s3 = (s: RunningServer, credentials: Creds) =>
+  new S3Client({
+    endpoint: s.url,
+    region: 'us-east-1',
+    credentials,
+    maxAttempts: 1,
+    forcePathStyle: true,
+  });
 
 /** Propagation times measured, printed at the end. */
 const measured: Record<string, number> = {};
@@ -260,6 +282,67 @@ describe('replicas on one PostgreSQL', () => {
     const ms = await msUntil(async () => !(await works()));
     expect(performance.now() - warmed).toBeLessThan(REVOCATIONS_REREAD_MS);
     expect(measure('sessions revoked', ms)).toBeLessThan(PROPAGATION_BOUND_MS);
+  });
+
+  it('honour a bucket policy put, a bucket policy deleted and a bucket deleted through the other replica at once', async () => {
+    const carol = await newUser('carol', { Action: 's3:ListBucket', Resource: '*' });
+    const viaA = s3(a, admin);
+    await viaA.send(new CreateBucketCommand({ Bucket: 'shared' }));
+    // (Listing, not reading: these replicas do not share an objects directory.)
+    const listOnB = () =>
+      errorName(s3(b, carol).send(new ListObjectsV2Command({ Bucket: 'shared' })));
+    const deny = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Deny',
+          Principal: { AWS: 'arn:aws:iam::000000000000:user/carol' },
+          Action: 's3:ListBucket',
+          Resource: 'arn:aws:s3:::shared',
+        },
+      ],
+    });
+    /**
+     * B re-reads the bucket at `warmed` (any copy it held before has expired by then), so it
+     * keeps that copy until `warmed + 1 s` unless A's message drops it: honouring the change
+     * before then is the message's doing.
+     */
+    const change = async (
+      label: string,
+      before: () => Promise<boolean>,
+      act: () => Promise<unknown>,
+      after: () => Promise<boolean>,
+    ) => {
+      await new Promise((r) => setTimeout(r, BUCKET_CACHE_MS + 50));
+      const warmed = performance.now();
+      expect(await before(), `${label}: before`).toBe(true);
+      await act();
+      const ms = await msUntil(after);
+      expect(performance.now() - warmed, `${label}: inside B's cache time`).toBeLessThan(
+        BUCKET_CACHE_MS,
+      );
+      expect(measure(label, ms)).toBeLessThan(BUCKET_PROPAGATION_MS);
+    };
+    await change(
+      'bucket policy denies',
+      async () => (await listOnB()) === 'ok',
+      () => viaA.send(new PutBucketPolicyCommand({ Bucket: 'shared', Policy: deny })),
+      async () => (await listOnB()) === 'AccessDenied',
+    );
+    await change(
+      'bucket policy deleted',
+      async () => (await listOnB()) === 'AccessDenied',
+      () => viaA.send(new DeleteBucketPolicyCommand({ Bucket: 'shared' })),
+      async () => (await listOnB()) === 'ok',
+    );
+    const bucketOnB = () =>
+      errorName(s3(b, admin).send(new HeadBucketCommand({ Bucket: 'shared' })));
+    await change(
+      'bucket deleted',
+      async () => (await bucketOnB()) === 'ok',
+      () => viaA.send(new DeleteBucketCommand({ Bucket: 'shared' })),
+      async () => (await bucketOnB()) === 'NotFound',
+    );
   });
 
   it('coordinate a sealing key rotation: tokens of the new key open everywhere at once', async () => {

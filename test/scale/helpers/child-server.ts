@@ -3,6 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { readProfile, type Profile } from '../../../src/profiles/index.js';
 
+/** The most of a child's log kept in memory (the newest half is kept past it). */
+const MAX_LOG_CHARS = 4 * 1024 * 1024;
+
 const ENTRY = join(import.meta.dirname, '..', '..', 'helpers', 'latchkey.ts');
 
 /** A running child server. */
@@ -14,6 +17,8 @@ export interface ChildServer {
   admin(): Profile;
   /** Everything it wrote to stderr so far. */
   stderr(): string;
+  /** Its log so far (JSON lines on stdout). */
+  stdout(): string;
   /** `kill -9`: no shutdown, no flush. Resolves once the process is gone. */
   kill9(): Promise<void>;
   /** SIGTERM and wait. */
@@ -70,9 +75,12 @@ export async function spawnServer(options: ChildServerOptions): Promise<ChildSer
       reject(new Error(`server exited with ${code}: ${stderr}${stdout}`));
     });
   });
-  // Keep draining its output so the pipe never fills.
+  // Keep reading its log (bounded) so the pipe never fills.
   child.stdout.removeAllListeners('data');
-  child.stdout.resume();
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (stdout.length > MAX_LOG_CHARS) stdout = stdout.slice(-MAX_LOG_CHARS / 2);
+  });
   return {
     url,
     pid: child.pid ?? 0,
@@ -83,6 +91,7 @@ export async function spawnServer(options: ChildServerOptions): Promise<ChildSer
       return { ...profile, endpointUrl: url };
     },
     stderr: () => stderr,
+    stdout: () => stdout,
     async kill9() {
       child.kill('SIGKILL');
       await exited;
