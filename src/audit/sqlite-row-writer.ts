@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
+import { open, type FileHandle } from 'node:fs/promises';
+import SqliteDatabase from 'better-sqlite3';
 import {
   upsertParameters,
   upsertStatement,
@@ -7,110 +7,68 @@ import {
   type AuditRowWriter,
 } from './row-writer.js';
 
-/**
- * The worker's program (CommonJS, run with `eval`: it needs no file of its own, so it runs the
- * same from dist/, under tsx and bundled). It holds its own connection to the store's SQLite
- * file and runs each batch's upsert — one transaction, one fsync — then answers with the
- * batch's id.
- */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.file);
-db.pragma('synchronous = FULL');
-db.pragma('busy_timeout = 5000');
-const statements = new Map();
-parentPort.on('message', (message) => {
-  if (message.close) {
-    db.close();
-    parentPort.close();
-    return;
-  }
-  try {
-    let statement = statements.get(message.sql);
-    if (statement === undefined) {
-      if (statements.size >= 64) statements.delete(statements.keys().next().value);
-      statement = db.prepare(message.sql);
-      statements.set(message.sql, statement);
-    }
-    statement.run(message.params);
-    parentPort.postMessage({ id: message.id });
-  } catch (err) {
-    parentPort.postMessage({ id: message.id, error: { message: String(err && err.message), code: err && err.code } });
-  }
-});
-`;
-
-interface WorkerAnswer {
-  id: number;
-  error?: { message: string; code?: string };
-}
-
-interface PendingBatch {
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
+/** How long a batch waits for SQLite's write lock before it fails (its calls fail closed). */
+const LOCK_WAIT_MS = 5_000;
 
 /**
- * Commits audit rows to the store's SQLite file from a worker thread with its own connection.
- * better-sqlite3 is synchronous, so on the main connection every commit's fsync would stall
- * the event loop — and with it every request, audited or not; here the main thread only hands
- * the rows over. The worker starts with the first batch, and again after a crash (the batches
- * it held are rejected: their calls fail closed).
+ * Commits audit rows to the store's SQLite file on a connection of its own, with the fsync off
+ * the event loop. better-sqlite3 is synchronous: with `synchronous = FULL` every commit's fsync
+ * would stall every request for about a millisecond. This connection commits with
+ * `synchronous = NORMAL` — in WAL mode the commit only appends to the WAL, and nothing can be
+ * corrupted — and then makes the WAL durable with an asynchronous `fdatasync` (the thread pool)
+ * before the batch resolves, so an acknowledged record is on disk as under FULL. The WAL only
+ * grows or is rewound in place while a connection is open, so one handle on it serves for the
+ * life of the writer.
+ *
+ * The connection never waits for SQLite's lock by sleeping (that would stall the event loop):
+ * a batch that finds the lock taken is retried a millisecond later.
  */
 export class SqliteRowWriter implements AuditRowWriter {
-  readonly #pending = new Map<number, PendingBatch>();
-  #worker: Worker | undefined;
-  #lastId = 0;
-  #closed = false;
+  readonly #db: SqliteDatabase.Database;
+  readonly #statements = new Map<number, SqliteDatabase.Statement>();
+  #wal: Promise<FileHandle> | undefined;
 
   /** @param file The store's SQLite file (WAL mode, set by the store's own connection). */
-  constructor(private readonly file: string) {}
+  constructor(private readonly file: string) {
+    this.#db = new SqliteDatabase(file);
+    this.#db.pragma('synchronous = NORMAL');
+    this.#db.pragma('busy_timeout = 0');
+  }
 
-  write(rows: AuditRow[]): Promise<void> {
-    if (this.#closed) return Promise.reject(new Error('The audit writer is closed.'));
-    const worker = (this.#worker ??= this.#start());
-    const id = ++this.#lastId;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ id, sql: upsertStatement(rows.length), params: upsertParameters(rows) });
+  async write(rows: AuditRow[]): Promise<void> {
+    const started = Date.now();
+    for (;;) {
+      try {
+        this.#statement(rows.length).run(upsertParameters(rows));
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code !== 'SQLITE_BUSY' || Date.now() - started > LOCK_WAIT_MS) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 1));
+      }
+    }
+    const wal = await (this.#wal ??= open(`${this.file}-wal`, 'r')).catch((err: unknown) => {
+      this.#wal = undefined;
+      throw err;
     });
+    await wal.datasync();
   }
 
   async close(): Promise<void> {
-    this.#closed = true;
-    const worker = this.#worker;
-    if (worker === undefined) return;
-    const exited = new Promise((resolve) => worker.once('exit', resolve));
-    worker.postMessage({ close: true });
-    await exited;
+    const wal = this.#wal;
+    this.#wal = undefined;
+    await (await wal)?.close();
+    this.#db.close();
   }
 
-  #start(): Worker {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: { file: this.file, driver },
-    });
-    // An idle writer does not keep the process alive; pending batches belong to requests, whose
-    // sockets do.
-    worker.unref();
-    worker.on('message', (answer: WorkerAnswer) => {
-      const batch = this.#pending.get(answer.id);
-      if (batch === undefined) return;
-      this.#pending.delete(answer.id);
-      if (answer.error === undefined) batch.resolve();
-      else
-        batch.reject(Object.assign(new Error(answer.error.message), { code: answer.error.code }));
-    });
-    const lost = (err: Error) => {
-      if (this.#worker !== worker) return;
-      this.#worker = undefined;
-      for (const batch of this.#pending.values()) batch.reject(err);
-      this.#pending.clear();
-    };
-    worker.on('error', lost);
-    worker.on('exit', () => lost(new Error('The audit writer stopped.')));
-    return worker;
+  #statement(count: number): SqliteDatabase.Statement {
+    let statement = this.#statements.get(count);
+    if (statement === undefined) {
+      // Batch sizes vary; the common ones stay prepared.
+      if (this.#statements.size >= 64) this.#statements.clear();
+      statement = this.#db.prepare(upsertStatement(count));
+      this.#statements.set(count, statement);
+    }
+    return statement;
   }
 }

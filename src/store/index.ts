@@ -97,7 +97,7 @@ const STATEMENT_CACHE_SIZE = 256;
  * The connection as Kysely's SQLite driver sees it, changed in two ways:
  *
  * - Transactions begin `IMMEDIATE` (taking the write lock at once, waiting up to the busy
- *   timeout for it). The audit trail commits from a connection of its own (a worker thread);
+ *   timeout for it). The audit trail commits from a connection of its own;
  *   a deferred transaction that read before that commit and wrote after it would fail with
  *   SQLITE_BUSY instead of waiting.
  * - `prepare` is memoized: the driver prepares every query anew, and preparing (parsing and
