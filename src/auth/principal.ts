@@ -49,6 +49,11 @@ export interface AuthorizationRequest {
   /** The resource's own policy (e.g. a bucket policy), JSON text, when it has one. */
   resourcePolicy?: string;
   /**
+   * The ARN of what the resource policy belongs to, when not the resource itself (an object's
+   * bucket): names the policy in decisions, and lets every object share one compiled policy.
+   */
+  resourcePolicyOwner?: string;
+  /**
    * Request-specific condition keys (e.g. `s3:prefix`, `aws:SourceIp`); the authorizer adds the
    * keys it derives from the principal (aws:PrincipalArn, aws:PrincipalTag/…, …).
    */

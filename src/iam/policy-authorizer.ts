@@ -3,7 +3,6 @@
  * {@link PolicySetLoader}), the resource's policy and the request's context, decided by AWS's
  * evaluation logic. Also decides role trust (AssumeRole*, Pod Identity).
  */
-import { createHash } from 'node:crypto';
 import type { AuthorizationRequest, Authorizer, Principal } from '../auth/index.js';
 import {
   accessDenied,
@@ -37,7 +36,8 @@ export interface TrustQuestion {
 
 /** The policy engine behind the {@link Authorizer} interface. */
 export class PolicyAuthorizer implements Authorizer {
-  readonly #compiled = new Map<string, CompiledPolicy>();
+  /** Compiled policies by document text, then by kind and id. */
+  readonly #compiled = new Map<string, Map<string, CompiledPolicy>>();
   readonly #sets = new Map<string, { set: PrincipalPolicySet; loadedAt: number }>();
 
   constructor(private readonly loader: PolicySetLoader) {}
@@ -61,7 +61,7 @@ export class PolicyAuthorizer implements Authorizer {
         ? {
             resourcePolicy: this.#compile(
               request.resourcePolicy,
-              `resource-policy:${request.resource}`,
+              `resource-policy:${request.resourcePolicyOwner ?? request.resource}`,
               'resource',
             ),
           }
@@ -159,14 +159,23 @@ export class PolicyAuthorizer implements Authorizer {
     return set;
   }
 
-  /** Compiles a stored document once (documents were validated when stored). */
+  /**
+   * Compiles a stored document once (documents were validated when stored). Keyed by the text
+   * itself: the cached policy sets hand the same string over on every call, and V8 keeps its
+   * hash, so a hit costs no hashing of the document.
+   */
   #compile(document: string, id: string, kind: PolicyKind): CompiledPolicy {
-    const key = `${kind}\u0000${id}\u0000${createHash('sha256').update(document).digest('base64')}`;
-    let compiled = this.#compiled.get(key);
+    const key = `${kind} ${id}`;
+    let byId = this.#compiled.get(document);
+    let compiled = byId?.get(key);
     if (compiled === undefined) {
       compiled = compilePolicy(parsePolicy(document, { kind, maxLength: false }), id);
-      if (this.#compiled.size >= MAX_CACHED) this.#compiled.clear();
-      this.#compiled.set(key, compiled);
+      if (byId === undefined) {
+        if (this.#compiled.size >= MAX_CACHED) this.#compiled.clear();
+        byId = new Map();
+        this.#compiled.set(document, byId);
+      }
+      byId.set(key, compiled);
     }
     return compiled;
   }

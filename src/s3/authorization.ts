@@ -263,7 +263,9 @@ export class S3Authorizer {
           action: check.action,
           resource: check.resource,
           ...(bucket ? { resourceAccount: bucket.ownerAccount } : {}),
-          ...(bucket?.policy ? { resourcePolicy: bucket.policy } : {}),
+          ...(bucket?.policy
+            ? { resourcePolicy: bucket.policy, resourcePolicyOwner: bucketArn(bucket.name) }
+            : {}),
           context,
           quoteResource: true,
         });

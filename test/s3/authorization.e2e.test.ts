@@ -243,6 +243,20 @@ describe('explicit denies in the bucket policy', () => {
       }),
     );
     expect(await get()).toBe('AccessDenied');
+    // The denial's record names the bucket's policy by the bucket, not by the object.
+    await new Promise((r) => setTimeout(r, 300));
+    const denied = await t.server.store.db
+      .selectFrom('audit_events')
+      .select('record')
+      .where('event_name', '=', 'GetObject')
+      .where('error_code', '=', 'AccessDenied')
+      .execute();
+    expect(denied.map((r) => r.record).join('\n')).toContain(
+      `resource-policy:arn:aws:s3:::${BUCKET}"`,
+    );
+    expect(denied.map((r) => r.record).join('\n')).not.toContain(
+      `resource-policy:arn:aws:s3:::${BUCKET}/`,
+    );
 
     await admin.send(
       new PutBucketPolicyCommand({
