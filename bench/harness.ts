@@ -403,13 +403,50 @@ export async function postOnce(url: string, body: string): Promise<string> {
 }
 
 /**
- * p99 latency at a steady offered rate, ms: {@link CONNECTIONS} keep-alive connections, each
- * sending at evenly spaced times, latency taken from the planned send time (so a slow answer
- * also counts against the requests it delays). After a 1 s warm-up, {@link SECONDS} × 2 of load.
+ * p99 latency at a steady offered rate, ms (autocannon's rate limit sends each second's quota in
+ * a burst): `connections` keep-alive connections, each calling `send` at evenly spaced times,
+ * latency taken from the planned send time (so a slow answer also counts against the requests
+ * it delays). A 1 s warm-up, then `seconds` of load. `send` resolves with the HTTP status.
  */
-export async function steadyP99Ms(spec: LoadSpec, rate: number): Promise<number> {
+export async function steadyP99Ms(
+  send: () => Promise<number>,
+  rate: number,
+  connections = CONNECTIONS,
+  seconds = SECONDS * 2,
+): Promise<number> {
+  const interval = (1000 * connections) / rate;
+  const run = async (ms: number, latencies: number[] | undefined) => {
+    const start = performance.now() + 10;
+    const end = start + ms;
+    await Promise.all(
+      Array.from({ length: connections }, async (_, i) => {
+        for (
+          let planned = start + (i * interval) / connections;
+          planned < end;
+          planned += interval
+        ) {
+          const wait = planned - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          const status = await send();
+          if (status < 200 || status > 299) throw new Error(`answer ${status}`);
+          latencies?.push(performance.now() - planned);
+        }
+      }),
+    );
+  };
+  await run(1000, undefined);
+  const latencies: number[] = [];
+  await run(seconds * 1000, latencies);
+  latencies.sort((a, b) => a - b);
+  return latencies[Math.floor(latencies.length * 0.99)] ?? 0;
+}
+
+/** Sends `spec` over plain HTTP on keep-alive connections; resolves with the status. */
+export function httpSender(spec: Omit<LoadSpec, 'refresh'>): {
+  send: () => Promise<number>;
+  close: () => void;
+} {
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-  const interval = (1000 * CONNECTIONS) / rate;
   const send = () =>
     new Promise<number>((resolve, reject) => {
       const req = httpRequest(
@@ -423,32 +460,5 @@ export async function steadyP99Ms(spec: LoadSpec, rate: number): Promise<number>
       req.on('error', reject);
       req.end(spec.body);
     });
-  const run = async (ms: number, latencies: number[] | undefined) => {
-    const start = performance.now() + 10;
-    const end = start + ms;
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async (_, i) => {
-        for (
-          let planned = start + (i * interval) / CONNECTIONS;
-          planned < end;
-          planned += interval
-        ) {
-          const wait = planned - performance.now();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-          const status = await send();
-          if (status < 200 || status > 299) throw new Error(`answer ${status}`);
-          latencies?.push(performance.now() - planned);
-        }
-      }),
-    );
-  };
-  try {
-    await run(1000, undefined);
-    const latencies: number[] = [];
-    await run(SECONDS * 2000, latencies);
-    latencies.sort((a, b) => a - b);
-    return latencies[Math.floor(latencies.length * 0.99)] ?? 0;
-  } finally {
-    agent.destroy();
-  }
+  return { send, close: () => agent.destroy() };
 }

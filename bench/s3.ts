@@ -45,6 +45,12 @@ import {
   type SideResult,
 } from './harness.js';
 import type { BenchLine } from './report.js';
+import {
+  DEFAULT_ACCOUNT_ID,
+  PolicyAuthorizer,
+  type PolicySetLoader,
+  type PrincipalPolicySet,
+} from '../src/iam/index.js';
 
 const BUCKET = 'bench';
 const SMALL_KEY = 'small/object-1k';
@@ -57,6 +63,68 @@ const MB = 1e6;
 interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
+}
+
+const BUCKET_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    {
+      Sid: 'NoPlainTextSecrets',
+      Effect: 'Deny',
+      Principal: '*',
+      Action: 's3:GetObject',
+      Resource: `arn:aws:s3:::${BUCKET}/secret/*`,
+    },
+  ],
+});
+
+const READER_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${BUCKET}` },
+    {
+      Effect: 'Allow',
+      Action: ['s3:GetObject', 's3:PutObject'],
+      Resource: `arn:aws:s3:::${BUCKET}/*`,
+    },
+  ],
+});
+
+/**
+ * The authorization decision of one GetObject of the benchmark, in process (µs): the reader's
+ * policy and the bucket policy through the same authorizer the server uses, its policy-set
+ * cache warm (the loader answers from memory, as the server's cache does between changes).
+ */
+async function decisionMicros(): Promise<number> {
+  const set: PrincipalPolicySet = {
+    identity: [{ id: 'user/reader/inline/read-bench', document: READER_POLICY }],
+    session: [],
+    tags: {},
+  };
+  const loader = { load: () => Promise.resolve(set) } as unknown as PolicySetLoader;
+  const authorizer = new PolicyAuthorizer(loader);
+  const principal = {
+    type: 'IAMUser' as const,
+    accountId: DEFAULT_ACCOUNT_ID,
+    arn: `arn:aws:iam::${DEFAULT_ACCOUNT_ID}:user/reader`,
+    principalId: 'AIDABENCHREADER000000',
+    accessKeyId: 'AKIABENCHREADER00000',
+    userName: 'reader',
+  };
+  const request = {
+    action: 's3:GetObject',
+    resource: `arn:aws:s3:::${BUCKET}/${SMALL_KEY}`,
+    resourceAccount: DEFAULT_ACCOUNT_ID,
+    resourcePolicy: BUCKET_POLICY,
+    resourcePolicyOwner: `arn:aws:s3:::${BUCKET}`,
+    context: { 'aws:SourceIp': '127.0.0.1', 'aws:SecureTransport': 'false' },
+    quoteResource: true,
+  };
+  for (let i = 0; i < 20_000; i++) await authorizer.authorize(principal, request);
+  const n = 100_000;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) await authorizer.authorize(principal, request);
+  return Number(process.hrtime.bigint() - start) / n / 1000;
 }
 
 /** A bucket with a 1 KiB object and a bucket policy, and a user allowed to read it. */
@@ -80,18 +148,7 @@ async function setUp(server: LatchkeyChild): Promise<Credentials> {
   await s3.send(
     new PutBucketPolicyCommand({
       Bucket: BUCKET,
-      Policy: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          {
-            Sid: 'NoPlainTextSecrets',
-            Effect: 'Deny',
-            Principal: '*',
-            Action: 's3:GetObject',
-            Resource: `arn:aws:s3:::${BUCKET}/secret/*`,
-          },
-        ],
-      }),
+      Policy: BUCKET_POLICY,
     }),
   );
   s3.destroy();
@@ -101,17 +158,7 @@ async function setUp(server: LatchkeyChild): Promise<Credentials> {
     new PutUserPolicyCommand({
       UserName: 'reader',
       PolicyName: 'read-bench',
-      PolicyDocument: JSON.stringify({
-        Version: '2012-10-17',
-        Statement: [
-          { Effect: 'Allow', Action: 's3:ListBucket', Resource: `arn:aws:s3:::${BUCKET}` },
-          {
-            Effect: 'Allow',
-            Action: ['s3:GetObject', 's3:PutObject'],
-            Resource: `arn:aws:s3:::${BUCKET}/*`,
-          },
-        ],
-      }),
+      PolicyDocument: READER_POLICY,
     }),
   );
   const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'reader' }));
@@ -408,8 +455,15 @@ export default async function bench(): Promise<BenchLine[]> {
         baseline: { name: 'authorization off p99', value: r.off.p99Ms },
       },
     ];
+    const decision = await decisionMicros();
     return [
       ...ratioLine('GetObject 1 KiB', get),
+      {
+        name: 'GetObject 1 KiB: the authorization decision itself, in process',
+        value: decision,
+        unit: 'µs',
+        baseline: { name: 'server CPU per GetObject, authorization off', value: get.off.cpuUs },
+      },
       ...ratioLine('HeadObject', head),
       {
         name: `PutObject 64 MiB, payload SHA-256 signed (best of ${ROUNDS})`,

@@ -26,6 +26,7 @@ import {
   ServiceAccountCache,
   startWebhook,
 } from '../src/webhook/index.js';
+import { steadyP99Ms } from './harness.js';
 import type { BenchLine } from './report.js';
 
 const CONNECTIONS = 32;
@@ -249,39 +250,11 @@ function post(agent: Agent, port: number): Promise<number> {
   });
 }
 
-/**
- * Latency at a steady rate (autocannon's rate limit sends each second's quota in a burst):
- * `CONNECTIONS` keep-alive connections, each sending at evenly spaced times, latency taken
- * from the planned send time (so a slow answer also counts against the requests it delays).
- */
+/** Latency at a steady rate ({@link steadyP99Ms}) over HTTPS. */
 async function steadyP99(port: number, rate: number): Promise<number> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS, rejectUnauthorized: false });
-  const interval = (1000 * CONNECTIONS) / rate;
-  const run = async (ms: number, latencies: number[] | undefined) => {
-    const start = performance.now() + 10;
-    const end = start + ms;
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async (_, i) => {
-        for (
-          let planned = start + (i * interval) / CONNECTIONS;
-          planned < end;
-          planned += interval
-        ) {
-          const wait = planned - performance.now();
-          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-          const status = await post(agent, port);
-          if (status !== 200) throw new Error(`answer ${status}`);
-          latencies?.push(performance.now() - planned);
-        }
-      }),
-    );
-  };
   try {
-    await run(1000, undefined); // warm-up: connections, JIT
-    const latencies: number[] = [];
-    await run(SECONDS * 1000, latencies);
-    latencies.sort((a, b) => a - b);
-    return latencies[Math.floor(latencies.length * 0.99)] ?? 0;
+    return await steadyP99Ms(() => post(agent, port), rate, CONNECTIONS, SECONDS);
   } finally {
     agent.destroy();
   }
