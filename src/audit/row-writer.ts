@@ -53,17 +53,12 @@ export class StoreRowWriter implements AuditRowWriter {
   async close(): Promise<void> {}
 }
 
-/** The same upsert for `count` rows, with `?` placeholders (SQLite). */
-export function upsertStatement(count: number): string {
-  const row = `(${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
-  return `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')}) VALUES ${Array(count)
-    .fill(row)
-    .join(', ')} ${ON_CONFLICT}`;
-}
+/** The same upsert for one row, with `?` placeholders (SQLite). */
+export const UPSERT_ONE = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map(
+  () => '?',
+).join(', ')}) ${ON_CONFLICT}`;
 
-/** The rows' values, flattened in {@link AUDIT_COLUMNS} order, for {@link upsertStatement}. */
-export function upsertParameters(rows: AuditRow[]): (string | number | null)[] {
-  const values: (string | number | null)[] = [];
-  for (const row of rows) for (const column of AUDIT_COLUMNS) values.push(row[column]);
-  return values;
+/** A row's values in {@link AUDIT_COLUMNS} order, for {@link UPSERT_ONE}. */
+export function upsertParameters(row: AuditRow): (string | number | null)[] {
+  return AUDIT_COLUMNS.map((column) => row[column]);
 }

@@ -1,11 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import SqliteDatabase from 'better-sqlite3';
-import {
-  upsertParameters,
-  upsertStatement,
-  type AuditRow,
-  type AuditRowWriter,
-} from './row-writer.js';
+import { UPSERT_ONE, upsertParameters, type AuditRow, type AuditRowWriter } from './row-writer.js';
 
 /** How long a batch waits for SQLite's write lock before it fails (its calls fail closed). */
 const LOCK_WAIT_MS = 5_000;
@@ -25,7 +20,11 @@ const LOCK_WAIT_MS = 5_000;
  */
 export class SqliteRowWriter implements AuditRowWriter {
   readonly #db: SqliteDatabase.Database;
-  readonly #statements = new Map<number, SqliteDatabase.Statement>();
+  /**
+   * One transaction (taking the write lock at its start) of one-row upserts: a single small
+   * prepared statement, where a statement per batch size would hold megabytes of programs.
+   */
+  readonly #insertAll: SqliteDatabase.Transaction<(rows: AuditRow[]) => void>;
   #wal: Promise<FileHandle> | undefined;
 
   /** @param file The store's SQLite file (WAL mode, set by the store's own connection). */
@@ -33,13 +32,17 @@ export class SqliteRowWriter implements AuditRowWriter {
     this.#db = new SqliteDatabase(file);
     this.#db.pragma('synchronous = NORMAL');
     this.#db.pragma('busy_timeout = 0');
+    const insert = this.#db.prepare(UPSERT_ONE);
+    this.#insertAll = this.#db.transaction((rows: AuditRow[]) => {
+      for (const row of rows) insert.run(upsertParameters(row));
+    });
   }
 
   async write(rows: AuditRow[]): Promise<void> {
     const started = Date.now();
     for (;;) {
       try {
-        this.#statement(rows.length).run(upsertParameters(rows));
+        this.#insertAll.immediate(rows);
         break;
       } catch (err) {
         const code = (err as { code?: string }).code;
@@ -59,16 +62,5 @@ export class SqliteRowWriter implements AuditRowWriter {
     this.#wal = undefined;
     await (await wal)?.close();
     this.#db.close();
-  }
-
-  #statement(count: number): SqliteDatabase.Statement {
-    let statement = this.#statements.get(count);
-    if (statement === undefined) {
-      // Batch sizes vary; the common ones stay prepared.
-      if (this.#statements.size >= 64) this.#statements.clear();
-      statement = this.#db.prepare(upsertStatement(count));
-      this.#statements.set(count, statement);
-    }
-    return statement;
   }
 }

@@ -40,7 +40,7 @@ const TOPICS: ReadonlySet<string> = new Set<SyncTopic>([
 export const SYNC_CHANNEL = 'latchkey_cache_sync';
 
 /** Longest wait between two attempts to re-establish the LISTEN connection. */
-const MAX_RECONNECT_DELAY_MS = 5_000;
+const MAX_RECONNECT_DELAY_MS = 1_000;
 
 /** A handler for one topic; `key` narrows what changed (e.g. an access key id) when given. */
 export type SyncHandler = (key: string | undefined) => void;
