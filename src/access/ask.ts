@@ -3,17 +3,25 @@
  * resource side brings (the bucket's owner and policy, the other accounts that policy names,
  * the bucket policies that name a role), then answer with the pure queries.
  */
+import type { PolicyDocument } from '../policy/index.js';
 import { canIt, canReach, checkResource, whoCan } from './queries.js';
 import type { CanItResult, CanReachResult, WhoCanResult } from './queries.js';
-import { accountsNamedBy, loadBucketPolicies, loadResourceFacts } from './resources.js';
+import {
+  accountsNamedBy,
+  isAssumeRoleAction,
+  loadBucketPolicies,
+  loadResourceFacts,
+  type ResourceFacts,
+} from './resources.js';
 import { loadAccessSnapshot, type AccessSnapshot, type AccessSources } from './snapshot.js';
 
-/** Other accounts read at most for one "who can" (those a bucket policy names). */
+/** Other accounts read at most for one "who can" (those a bucket or trust policy names). */
 export const MAX_OTHER_ACCOUNTS = 20;
 
 /**
  * Who can do `action` on `resource`, asked by `accountId`. For a bucket of `accountId` whose
- * policy names other accounts, their users, roles and service accounts are decided too (only
+ * policy names other accounts — or, for sts:AssumeRole-family actions, a role of `accountId`
+ * whose trust policy does — their users, roles and service accounts are decided too (only
  * those the policy lets in can pass).
  *
  * @example
@@ -31,13 +39,26 @@ export async function askWhoCan(
     loadResourceFacts(sources, resource),
   ]);
   const others: AccessSnapshot[] = [];
-  if (facts.policy !== undefined && facts.account === accountId) {
-    const named = accountsNamedBy(facts.policy.document).accounts.filter((a) => a !== accountId);
-    for (const other of named.slice(0, MAX_OTHER_ACCOUNTS)) {
-      others.push(await loadAccessSnapshot(sources, other));
-    }
+  const named = otherAccountsNamed(facts, accountId, action);
+  for (const other of named.slice(0, MAX_OTHER_ACCOUNTS)) {
+    others.push(await loadAccessSnapshot(sources, other));
   }
   return whoCan(snapshot, action, resource, { resource: facts, others });
+}
+
+/**
+ * The other accounts the policy of a resource of `accountId` lets in: a bucket's policy, or a
+ * role's trust policy when `action` is one it decides.
+ */
+function otherAccountsNamed(facts: ResourceFacts, accountId: string, action: string): string[] {
+  let document: PolicyDocument | undefined;
+  if (facts.policy !== undefined && facts.account === accountId) {
+    document = facts.policy.document;
+  } else if (isAssumeRoleAction(action) && facts.role?.accountId === accountId) {
+    document = facts.role.trust?.document;
+  }
+  if (document === undefined) return [];
+  return accountsNamedBy(document).accounts.filter((a) => a !== accountId);
 }
 
 /**

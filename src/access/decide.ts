@@ -254,20 +254,28 @@ export function decidePodIdentityTrust(
 }
 
 /**
+ * The role an sts:AssumeRole-family request is about: its ARN, its account and its trust
+ * policy (absent when it no longer parses: then nobody may assume it).
+ */
+export type AssumeTarget = Pick<SnapshotRole, 'arn' | 'accountId' | 'trust'>;
+
+/**
  * May a session of `from` assume `to` (role chaining)? Both `from`'s identity policies and
- * `to`'s trust policy decide, as for sts:AssumeRole.
+ * `to`'s trust policy decide, as for sts:AssumeRole (or `action`: sts:TagSession,
+ * sts:SetSourceIdentity).
  */
 export function decideChain(
   from: SnapshotRole,
-  to: SnapshotRole,
+  to: AssumeTarget,
   sessionTags: Readonly<Record<string, string>> = {},
   externalId?: string,
+  action = 'sts:AssumeRole',
 ): Decision {
   if (to.trust === undefined) return noPolicyDecision('trust');
   return evaluateTrust(
     {
       principal: sessionPrincipal(from),
-      action: 'sts:AssumeRole',
+      action,
       roleArn: to.arn,
       roleAccount: to.accountId,
       trustPolicy: to.trust.compiled,
@@ -278,6 +286,45 @@ export function decideChain(
       },
       identityPolicies: from.identity.map((p) => p.compiled),
       ...(from.boundary ? { permissionsBoundary: from.boundary.compiled } : {}),
+    },
+    FULL,
+  );
+}
+
+/**
+ * May an IAM user assume `to` (sts:AssumeRole, or `action`)? `to`'s trust policy must allow the
+ * user; naming the user's ARN suffices in the role's account, naming the account needs the
+ * user's identity policies to allow too, and across accounts both must — as STS decides.
+ *
+ * @example
+ * decideUserAssume(user, '000000000000', 'sts:AssumeRole', role).decision; // 'allowed'
+ */
+export function decideUserAssume(
+  user: SnapshotUser,
+  accountId: string,
+  action: string,
+  to: AssumeTarget,
+): Decision {
+  if (to.trust === undefined) return noPolicyDecision('trust');
+  return evaluateTrust(
+    {
+      principal: { type: 'IAMUser', arn: user.arn, accountId, principalId: user.userId },
+      action,
+      roleArn: to.arn,
+      roleAccount: to.accountId,
+      trustPolicy: to.trust.compiled,
+      context: {
+        ...buildRequestContext({
+          principalArn: user.arn,
+          principalAccount: accountId,
+          principalType: 'IAMUser',
+          userId: user.userId,
+          username: user.userName,
+          resourceAccount: to.accountId,
+        }),
+        'sts:RoleSessionName': SESSION_NAME,
+      },
+      identityPolicies: user.identity.map((p) => p.compiled),
     },
     FULL,
   );

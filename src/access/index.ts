@@ -13,9 +13,11 @@ export { ACCESS_ACTIONS, accessApiRoutes } from './api.js';
 export { askCanIt, askCanReach, askWhoCan } from './ask.js';
 export {
   decideForRole,
+  decideUserAssume,
   IRSA_AUDIENCE,
   POD_IDENTITY_SERVICE,
   subjectOf,
+  type AssumeTarget,
   type ResourceSide,
 } from './decide.js';
 export {
@@ -52,8 +54,10 @@ export {
 export {
   accountsNamedBy,
   bucketOfArn,
+  isAssumeRoleAction,
   loadBucketPolicies,
   loadResourceFacts,
+  roleOfArn,
   type BucketPolicy,
   type ResourceFacts,
   type ResourceStatementSummary,

@@ -3,12 +3,15 @@
  * account reach, and can it do this one thing (and why not).
  */
 import { AwsError } from '../errors/index.js';
-import type { PolicyStatement } from '../policy/index.js';
+import type { Decision, PolicyStatement } from '../policy/index.js';
 import {
+  decideChain,
   decideForAnonymous,
   decideForRole,
   decideForUser,
+  decideUserAssume,
   subjectOf,
+  type AssumeTarget,
   type ResourceSide,
 } from './decide.js';
 import { explainInWords, statementName, type Explanation } from './explain.js';
@@ -21,13 +24,15 @@ import {
   type PathStep,
 } from './paths.js';
 import {
+  isAssumeRoleAction,
   resourceStatementsFor,
+  roleOfArn,
   sideOf,
   type BucketPolicy,
   type ResourceFacts,
   type ResourceStatementSummary,
 } from './resources.js';
-import type { AccessSnapshot, SnapshotRole } from './snapshot.js';
+import type { AccessSnapshot, SnapshotRole, SnapshotUser } from './snapshot.js';
 import { summarizeStatement, type StatementSummary } from './statements.js';
 
 export type { StatementSummary } from './statements.js';
@@ -67,6 +72,12 @@ export interface WhoCanResult {
   resourceAccount?: string;
   /** The ARN of the resource whose own policy took part (a bucket with a bucket policy). */
   resourcePolicy?: string;
+  /**
+   * For sts:AssumeRole, sts:TagSession or sts:SetSourceIdentity on a role ARN: the role whose
+   * trust policy decided (`known: true`), or `known: false` when Latchkey holds no role with
+   * that ARN — then identity policies alone decided, as for any other resource.
+   */
+  roleTrust?: { roleArn: string; known: boolean };
   principals: WhoCanEntry[];
 }
 
@@ -74,7 +85,7 @@ export interface WhoCanResult {
 export interface WhoCanOptions {
   /** The resource's owner and policy (see `loadResourceFacts`); without them, none. */
   resource?: ResourceFacts;
-  /** Snapshots of other accounts whose principals the resource policy names. */
+  /** Snapshots of other accounts whose principals the resource (or trust) policy names. */
   others?: readonly AccessSnapshot[];
   /** The account's paths, when already computed. */
   paths?: AccessPath[];
@@ -177,11 +188,59 @@ export function checkServiceAccount(
 }
 
 /**
+ * How a question is decided: with the resource's side (its owner and policy), or — for an
+ * sts:AssumeRole-family action on a role Latchkey holds — by the role's trust policy.
+ */
+type Question =
+  | { action: string; resource: string; side: ResourceSide }
+  | { action: string; resource: string; target: AssumeTarget };
+
+/**
+ * The question `action` on `resource` asks: an sts:AssumeRole-family action on the ARN of a
+ * role Latchkey holds (in `facts`, or in the snapshot) is decided by that role's trust policy;
+ * anything else, and a role ARN Latchkey does not hold, by the resource's side.
+ */
+function questionOf(
+  snapshot: AccessSnapshot,
+  action: string,
+  resource: string,
+  facts: ResourceFacts,
+): Question {
+  if (isAssumeRoleAction(action) && roleOfArn(resource) !== undefined) {
+    const target = facts.role ?? snapshot.role(resource);
+    if (target !== undefined) return { action, resource, target };
+  }
+  return { action, resource, side: sideOf(facts) };
+}
+
+/** May a session of `role` (with `sessionTags`) do what the question asks? */
+function decideRoleQuestion(
+  role: SnapshotRole,
+  q: Question,
+  sessionTags: Readonly<Record<string, string>> = {},
+): Decision {
+  return 'target' in q
+    ? decideChain(role, q.target, sessionTags, undefined, q.action)
+    : decideForRole(role, q.action, q.resource, sessionTags, q.side);
+}
+
+/** May an IAM user of `accountId` do what the question asks? */
+function decideUserQuestion(user: SnapshotUser, accountId: string, q: Question): Decision {
+  return 'target' in q
+    ? decideUserAssume(user, accountId, q.action, q.target)
+    : decideForUser(user, accountId, q.action, q.resource, q.side);
+}
+
+/**
  * Who may do `action` on `resource`: every IAM user and role of the account allowed to, every
  * service account (or subject pattern) with a working path to such a role, the principals of
  * `others` the resource policy lets in, and anyone at all when the resource policy allows
  * anonymous callers. Each is the engine's decision with the resource's policy and owner
- * (within the owner's account either policy may allow; across accounts both must).
+ * (within the owner's account either policy may allow; across accounts both must). For
+ * sts:AssumeRole, sts:TagSession and sts:SetSourceIdentity on a role's ARN the role's trust
+ * policy decides, as STS does: naming a principal's ARN suffices in the role's account, naming
+ * the account needs the principal's identity policies to allow too, and across accounts both
+ * must.
  *
  * @example
  * whoCan(snapshot, 's3:GetObject', 'arn:aws:s3:::reports/q1.csv').principals;
@@ -195,44 +254,54 @@ export function whoCan(
   checkAction(action);
   checkResource(resource);
   const facts = options.resource ?? {};
-  const side = sideOf(facts);
+  const q = questionOf(snapshot, action, resource, facts);
   const principals: WhoCanEntry[] = [];
-  if (facts.policy !== undefined) {
-    const d = decideForAnonymous(action, resource, side);
+  if ('side' in q && facts.policy !== undefined) {
+    const d = decideForAnonymous(action, resource, q.side);
     if (d.decision === 'allowed') {
       principals.push({ kind: 'anonymous', path: [], allowedBy: d.matched.map(statementName) });
     }
   }
-  principals.push(
-    ...accountPrincipals(snapshot, action, resource, side, options.paths ?? allPaths(snapshot)),
-  );
+  principals.push(...accountPrincipals(snapshot, q, options.paths ?? allPaths(snapshot)));
   for (const other of options.others ?? []) {
     if (other.accountId === snapshot.accountId) continue;
-    principals.push(...accountPrincipals(other, action, resource, side, allPaths(other)));
+    principals.push(...accountPrincipals(other, q, allPaths(other)));
+  }
+  return { action, resource, ...resultFacts(q, facts), principals };
+}
+
+/** What the answer says of the resource: its owner and the policy that took part. */
+function resultFacts(
+  q: Question,
+  facts: ResourceFacts,
+): Pick<WhoCanResult, 'resourceAccount' | 'resourcePolicy' | 'roleTrust'> {
+  if ('target' in q) {
+    return {
+      resourceAccount: q.target.accountId,
+      roleTrust: { roleArn: q.target.arn, known: true },
+    };
   }
   return {
-    action,
-    resource,
     ...(facts.account !== undefined ? { resourceAccount: facts.account } : {}),
     ...(facts.policy !== undefined
       ? { resourcePolicy: facts.policy.id.replace(/^resource-policy:/, '') }
       : {}),
-    principals,
+    ...(isAssumeRoleAction(q.action) && roleOfArn(q.resource) !== undefined
+      ? { roleTrust: { roleArn: q.resource, known: false } }
+      : {}),
   };
 }
 
 /** The users, roles and service accounts of one account allowed to act. */
 function accountPrincipals(
   snapshot: AccessSnapshot,
-  action: string,
-  resource: string,
-  side: ResourceSide,
+  q: Question,
   paths: AccessPath[],
 ): WhoCanEntry[] {
   const principals: WhoCanEntry[] = [];
   for (const role of snapshot.roles) {
     if (role.foreign) continue;
-    const d = decideForRole(role, action, resource, {}, side);
+    const d = decideRoleQuestion(role, q);
     if (d.decision === 'allowed') {
       principals.push({
         kind: 'role',
@@ -244,7 +313,7 @@ function accountPrincipals(
     }
   }
   for (const user of snapshot.users) {
-    const d = decideForUser(user, snapshot.accountId, action, resource, side);
+    const d = decideUserQuestion(user, snapshot.accountId, q);
     if (d.decision === 'allowed') {
       principals.push({
         kind: 'user',
@@ -260,7 +329,7 @@ function accountPrincipals(
     // The last role may be another account's (an association's target): its own policies decide.
     const last = snapshot.role(path.steps.at(-1)?.roleArn ?? '');
     if (last === undefined) continue;
-    const d = decideForRole(last, action, resource, path.sessionTags, side);
+    const d = decideRoleQuestion(last, q, path.sessionTags);
     if (d.decision !== 'allowed') continue;
     principals.push({
       kind: path.subjectPattern === undefined ? 'serviceAccount' : 'subjectPattern',
@@ -316,7 +385,9 @@ export function canReach(
 
 /**
  * Can a service account do `action` on `resource`? Every path's trust steps and the last
- * role's permission decision (with the resource's policy and owner from `facts`), explained.
+ * role's permission decision (with the resource's policy and owner from `facts`; for an
+ * sts:AssumeRole-family action on a role Latchkey holds, with that role's trust policy),
+ * explained.
  *
  * @example
  * const r = canIt(snapshot, { cluster: 'dev', namespace: 'default', serviceAccount: 'app',
@@ -337,6 +408,7 @@ export function canIt(
   const sa = checkServiceAccount(snapshot, input);
   const action = checkAction(input.action);
   const resource = checkResource(input.resource);
+  const q = questionOf(snapshot, action, resource, facts);
   const paths: CanItResult['paths'] = saPaths(snapshot, sa).map((p) => {
     const steps = p.steps.map((s) => ({
       ...stepSummary(s),
@@ -352,7 +424,7 @@ export function canIt(
         allowed: false,
       };
     }
-    const d = decideForRole(last, action, resource, p.sessionTags, sideOf(facts));
+    const d = decideRoleQuestion(last, q, p.sessionTags);
     return {
       steps,
       works: true,

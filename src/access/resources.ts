@@ -3,8 +3,9 @@
  * policy (read from the S3 store through {@link BucketSource}), the other accounts a bucket
  * policy names, and the bucket-policy statements that name a given role.
  */
+import { parseRoleArn } from '../iam/index.js';
 import type { PolicyDocument, PrincipalElement } from '../policy/index.js';
-import type { ResourceSide } from './decide.js';
+import type { AssumeTarget, ResourceSide } from './decide.js';
 import {
   compileOne,
   type AccessSources,
@@ -14,12 +15,18 @@ import {
 } from './snapshot.js';
 import { summarizeStatement, type StatementSummary } from './statements.js';
 
-/** What Latchkey knows of a resource: its owner and its own policy (for an existing bucket). */
+/**
+ * What Latchkey knows of a resource: its owner and its own policy (for an existing bucket), or
+ * the role (for a role ARN of a role Latchkey holds), whose trust policy decides
+ * sts:AssumeRole-family actions on it.
+ */
 export interface ResourceFacts {
   /** The account that owns the resource; absent when Latchkey does not hold the resource. */
   account?: string;
   /** The resource's policy, parsed and compiled (id `resource-policy:arn:aws:s3:::BUCKET`). */
   policy?: SnapshotPolicy;
+  /** The role a role ARN names, with its trust policy (id `ROLE_ARN#trust`). */
+  role?: AssumeTarget;
 }
 
 /** A bucket's policy, with the bucket's ARN and owner. */
@@ -61,6 +68,28 @@ export function bucketOfArn(resource: string): string | undefined {
   return BUCKET_NAME.test(name) ? name : undefined;
 }
 
+/**
+ * The actions a role's trust policy decides, on the role's ARN (lower case: actions are
+ * case-insensitive).
+ */
+const ASSUME_ROLE_ACTIONS = new Set(['sts:assumerole', 'sts:tagsession', 'sts:setsourceidentity']);
+
+/**
+ * Whether `action` is one a role's trust policy decides when done on the role's ARN:
+ * sts:AssumeRole, sts:TagSession or sts:SetSourceIdentity (in any case).
+ */
+export function isAssumeRoleAction(action: string): boolean {
+  return ASSUME_ROLE_ACTIONS.has(action.toLowerCase());
+}
+
+/**
+ * The account and name of the role a role ARN (`arn:aws:iam::ACCOUNT:role/[PATH/]NAME`) names;
+ * undefined for other ARNs and ARNs with wildcards.
+ */
+export function roleOfArn(resource: string): { accountId: string; roleName: string } | undefined {
+  return /[*?]/.test(resource) ? undefined : parseRoleArn(resource);
+}
+
 /** The bucket's policy parsed and compiled; undefined without one (or if it no longer parses). */
 export function bucketPolicyOf(bucket: BucketFacts): SnapshotPolicy | undefined {
   if (bucket.policy === null) return undefined;
@@ -68,23 +97,38 @@ export function bucketPolicyOf(bucket: BucketFacts): SnapshotPolicy | undefined 
 }
 
 /**
- * The owner and policy of the bucket `resource` names, when Latchkey holds that bucket; `{}`
- * for other resources (their account is the one in their ARN, and they have no policy here).
+ * The owner and policy of the bucket `resource` names, when Latchkey holds that bucket; the
+ * role (with its trust policy) a role ARN names, when Latchkey holds that role; `{}` for other
+ * resources (their account is the one in their ARN, and they have no policy here).
  *
  * @example
  * const facts = await loadResourceFacts(sources, 'arn:aws:s3:::reports/q1.csv');
  * facts.account; // the bucket owner
  */
 export async function loadResourceFacts(
-  sources: Pick<AccessSources, 'buckets'>,
+  sources: Pick<AccessSources, 'buckets' | 'roles'>,
   resource: string,
 ): Promise<ResourceFacts> {
+  const role = roleOfArn(resource);
+  if (role !== undefined) return loadRoleFacts(sources, resource, role);
   const name = bucketOfArn(resource);
   if (name === undefined || sources.buckets === undefined) return {};
   const bucket = await sources.buckets.bucket(name);
   if (bucket === undefined) return {};
   const policy = bucketPolicyOf(bucket);
   return { account: bucket.ownerAccount, ...(policy ? { policy } : {}) };
+}
+
+/** The role `arn` names, when Latchkey holds it under exactly that ARN (as STS requires). */
+async function loadRoleFacts(
+  sources: Pick<AccessSources, 'roles'>,
+  arn: string,
+  role: { accountId: string; roleName: string },
+): Promise<ResourceFacts> {
+  const found = await sources.roles.find(role.accountId, role.roleName);
+  if (found === undefined || found.arn !== arn) return {};
+  const trust = compileOne(found.trustPolicy, `${found.arn}#trust`, 'trust');
+  return { role: { arn: found.arn, accountId: found.accountId, ...(trust ? { trust } : {}) } };
 }
 
 /** Every bucket policy Latchkey holds (at most {@link MAX_BUCKET_POLICIES}), compiled. */

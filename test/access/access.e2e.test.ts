@@ -11,13 +11,16 @@ import { createClusterWithProvider, createIrsaRole } from '../helpers/irsa.js';
 import {
   setUpAccess,
   setUpCrossAccount,
+  setUpTrust,
   type AccessFixture,
   type CrossAccountFixture,
+  type TrustFixture,
 } from './fixture.js';
 
 let t: TestServer;
 let fx: AccessFixture;
 let xa: CrossAccountFixture;
+let tr: TrustFixture;
 
 function latchkey(args: string[]): Promise<CliResult> {
   return runLatchkey(t.dataDir, args, { timeoutMs: 60_000 });
@@ -30,6 +33,7 @@ beforeAll(async () => {
   t = await startTestServer();
   fx = await setUpAccess(t.server.url, t.admin);
   xa = await setUpCrossAccount(t.server.url, t.admin, fx);
+  tr = await setUpTrust(t.server.url, t.admin, fx);
 });
 
 afterAll(async () => {
@@ -137,6 +141,7 @@ describe('latchkey who-can', () => {
 interface WhoCanOut {
   resourceAccount?: string;
   resourcePolicy?: string;
+  roleTrust?: { roleArn: string; known: boolean };
   principals: {
     kind: string;
     accountId?: string;
@@ -273,6 +278,96 @@ describe('who-can with bucket policies and other accounts', () => {
     expect(out.resourceAccount).toBe(xa.accountB);
     expect(roles(out)).toContain(xa.a.partnerClient);
     expect(roles(out)).not.toContain(xa.a.notNamed);
+  });
+});
+
+describe('who-can sts:AssumeRole on a role: its trust policy decides', () => {
+  const ADMIN = 'arn:aws:iam::000000000000:user/admin';
+  const users = (out: WhoCanOut) =>
+    out.principals.filter((p) => p.kind === 'user').map((p) => p.userArn);
+  const serviceAccounts = (out: WhoCanOut) =>
+    out.principals
+      .filter((p) => p.kind === 'serviceAccount')
+      .map((p) => `${p.namespace ?? ''}/${p.serviceAccount ?? ''}`);
+
+  it('a trust policy naming one role: that role, not the admin nor a role it does not name', async () => {
+    const out = await whoCanCli('sts:AssumeRole', fx.roles.target);
+    expect(out.roleTrust).toEqual({ roleArn: fx.roles.target, known: true });
+    expect(out.resourceAccount).toBe('000000000000');
+    // web-pod is named by the trust policy, and its own policy allows sts:AssumeRole on it.
+    const pod = out.principals.find((p) => p.kind === 'role' && p.roleArn === fx.roles.pod);
+    expect(pod?.allowedBy.join()).toContain(`trust policy of ${fx.roles.target}`);
+    // cron-pod's own policy allows it too, but the trust policy does not name it.
+    expect(roles(out)).not.toContain(fx.roles.cron);
+    // AdministratorAccess allows sts:*, but the trust policy does not admit the admin.
+    expect(users(out)).not.toContain(ADMIN);
+    expect(users(out)).toEqual([]);
+  });
+
+  it('a trust policy naming the account: whoever’s own policy allows, service accounts too', async () => {
+    const out = await whoCanApi('sts:AssumeRole', tr.roles.rootTrusted);
+    expect(users(out)).toEqual(expect.arrayContaining([ADMIN, tr.users.carol]));
+    // bob and dave have no policy allowing it: naming the account is not enough.
+    expect(users(out)).not.toContain(tr.users.dave);
+    expect(users(out).some((u) => u?.endsWith(':user/bob'))).toBe(false);
+    expect(roles(out)).toContain(tr.roles.assumer);
+    // web-pod may assume only uploads-target.
+    expect(roles(out)).not.toContain(fx.roles.pod);
+    expect(serviceAccounts(out)).toContain('ops/deployer');
+    // The trust policy allows sts:AssumeRole only: nobody may tag sessions.
+    const tag = await whoCanApi('sts:TagSession', tr.roles.rootTrusted);
+    expect(tag.principals).toEqual([]);
+  });
+
+  it('a trust policy naming a user by ARN: that user with no policy of his own, nobody else', async () => {
+    const out = await whoCanApi('sts:AssumeRole', tr.roles.userTrusted);
+    expect(users(out)).toEqual([tr.users.dave]);
+    expect(out.principals[0]?.allowedBy.join()).toContain('"TrustDave"');
+    // carol's and assumer's own policies allow it; the trust policy does not name them.
+    expect(roles(out)).toEqual([]);
+    expect(serviceAccounts(out)).toEqual([]);
+  });
+
+  it('an explicit Deny in the trust policy removes the principal it names', async () => {
+    const out = await whoCanApi('sts:AssumeRole', tr.roles.denyTrusted);
+    expect(users(out)).toContain(ADMIN);
+    expect(users(out)).not.toContain(tr.users.carol);
+    expect(roles(out)).toContain(tr.roles.assumer);
+  });
+
+  it('a trust policy naming another account: that account’s principals whose own policy allows', async () => {
+    const out = await whoCanApi('sts:AssumeRole', xa.a.partnerEntry);
+    expect(out.principals).toContainEqual(
+      expect.objectContaining({ kind: 'role', accountId: xa.accountB, roleArn: xa.b.bAssumer }),
+    );
+    expect(users(out)).toEqual([`arn:aws:iam::${xa.accountB}:user/admin`]);
+    expect(roles(out)).not.toContain(xa.b.partnerOther);
+  });
+
+  it('a role Latchkey does not hold, or another action: identity policies decide, as before', async () => {
+    const unknown = 'arn:aws:iam::000000000000:role/never-trusted';
+    const out = await whoCanApi('sts:AssumeRole', unknown);
+    expect(out.roleTrust).toEqual({ roleArn: unknown, known: false });
+    expect(users(out)).toEqual(expect.arrayContaining([ADMIN, tr.users.carol]));
+    const other = await whoCanApi('iam:GetRole', tr.roles.userTrusted);
+    expect(other.roleTrust).toBeUndefined();
+    expect(users(other)).toContain(ADMIN);
+  });
+
+  it('can it: a service account’s role may assume a role only if that role trusts it', async () => {
+    const ask = (resource: string) =>
+      api('POST', 'can-it', {
+        cluster: 'dev',
+        namespace: 'ops',
+        serviceAccount: 'deployer',
+        action: 'sts:AssumeRole',
+        resource,
+      });
+    const trusted = await ask(tr.roles.rootTrusted);
+    expect(trusted.json.allowed).toBe(true);
+    const notTrusted = await ask(tr.roles.userTrusted);
+    expect(notTrusted.json.allowed).toBe(false);
+    expect(String(notTrusted.json.summary)).toContain('trust policy');
   });
 });
 

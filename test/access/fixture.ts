@@ -14,6 +14,7 @@ import {
   IAMClient,
   ListRolesCommand,
   PutRolePolicyCommand,
+  PutUserPolicyCommand,
 } from '@aws-sdk/client-iam';
 import { signedJsonRequest } from '../../src/cli/signed-fetch.js';
 import type { Profile } from '../../src/profiles/index.js';
@@ -269,9 +270,9 @@ export interface CrossAccountFixture {
   /** The second account. */
   accountB: string;
   /** Roles of the first account (A). */
-  a: Record<'partnerClient' | 'notNamed' | 'bucketOnly' | 'xacctPod', string>;
+  a: Record<'partnerClient' | 'notNamed' | 'bucketOnly' | 'xacctPod' | 'partnerEntry', string>;
   /** Roles of account B. */
-  b: Record<'partnerReader' | 'partnerOther' | 'xacctTarget', string>;
+  b: Record<'partnerReader' | 'partnerOther' | 'xacctTarget' | 'bAssumer', string>;
 }
 
 /**
@@ -285,7 +286,9 @@ export interface CrossAccountFixture {
  * - A's `not-named` may read `partner-b` by its own policy, but that bucket's policy does not
  *   name it; B's `partner-other` may read anything by its own policy, but is named by no bucket;
  * - association `xacct/fetcher` in cluster `dev`: A's `xacct-pod`, chained into B's
- *   `xacct-target`, which may read anything by its own policy.
+ *   `xacct-target`, which may read anything by its own policy;
+ * - A's `partner-entry` trusts B's account (root); B's `b-assumer` may assume it by its own
+ *   policy, B's `partner-other` may not.
  */
 export async function setUpCrossAccount(
   url: string,
@@ -385,6 +388,10 @@ export async function setUpCrossAccount(
       { Effect: 'Allow', Action: ['sts:AssumeRole', 'sts:TagSession'], Resource: b.xacctTarget },
     ]),
   };
+  const partnerEntry = await role(inA.iam, 'partner-entry', { AWS: `arn:aws:iam::${B}:root` }, []);
+  const bAssumer = await role(inB.iam, 'b-assumer', { AWS: `arn:aws:iam::${B}:root` }, [
+    { Sid: 'EnterA', Effect: 'Allow', Action: 'sts:AssumeRole', Resource: partnerEntry },
+  ]);
   await inA.eks.send(
     new CreatePodIdentityAssociationCommand({
       clusterName: 'dev',
@@ -453,7 +460,104 @@ export async function setUpCrossAccount(
       ]),
     }),
   );
-  return { accountB: B, a, b };
+  return {
+    accountB: B,
+    a: { ...a, partnerEntry },
+    b: { ...b, bAssumer },
+  };
+}
+
+/** What the trust-policy fixture made (all in the first account). */
+export interface TrustFixture {
+  users: Record<'carol' | 'dave', string>;
+  roles: Record<'assumer' | 'rootTrusted' | 'userTrusted' | 'denyTrusted', string>;
+}
+
+/**
+ * Roles whose trust policies name IAM principals, on top of {@link setUpAccess}:
+ *
+ * - `root-trusted` trusts the account (root): who may assume it is whoever's own policy allows;
+ * - `user-trusted` trusts user `dave` (no policy of his own) by ARN, and nobody else;
+ * - `deny-trusted` trusts the account but denies user `carol`;
+ * - user `carol` and role `assumer` (IRSA role of `ops/deployer`) may `sts:AssumeRole` on
+ *   `role/*-trusted` by their own policies.
+ */
+export async function setUpTrust(
+  url: string,
+  admin: Profile,
+  fx: AccessFixture,
+): Promise<TrustFixture> {
+  const iam = new IAMClient({
+    endpoint: url,
+    region: 'us-east-1',
+    credentials: admin,
+    maxAttempts: 1,
+  });
+  const doc = (statements: unknown[]) =>
+    JSON.stringify({ Version: '2012-10-17', Statement: statements });
+  const assumeTrusted = {
+    Sid: 'AssumeTrusted',
+    Effect: 'Allow',
+    Action: 'sts:AssumeRole',
+    Resource: `arn:aws:iam::${ACCOUNT}:role/*-trusted`,
+  };
+  const user = async (name: string) =>
+    (await iam.send(new CreateUserCommand({ UserName: name }))).User?.Arn ?? '';
+  const carol = await user('carol');
+  const dave = await user('dave');
+  await iam.send(
+    new PutUserPolicyCommand({
+      UserName: 'carol',
+      PolicyName: 'assume',
+      PolicyDocument: doc([assumeTrusted]),
+    }),
+  );
+  const assumer = await createIrsaRole(
+    url,
+    admin,
+    'assumer',
+    { providerArn: fx.providerArn, providerUrl: fx.providerUrl },
+    'system:serviceaccount:ops:deployer',
+  );
+  await iam.send(
+    new PutRolePolicyCommand({
+      RoleName: 'assumer',
+      PolicyName: 'assume',
+      PolicyDocument: doc([assumeTrusted]),
+    }),
+  );
+  const put = await signedJsonRequest(
+    admin,
+    'PUT',
+    '/_latchkey/api/clusters/dev/service-accounts/ops/deployer',
+    { annotations: { 'eks.amazonaws.com/role-arn': assumer } },
+  );
+  if (put.status !== 200) throw new Error(`service account: ${JSON.stringify(put.json)}`);
+  const role = async (name: string, statements: unknown[]) =>
+    (
+      await iam.send(
+        new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: doc(statements) }),
+      )
+    ).Role?.Arn ?? '';
+  const trust = (effect: 'Allow' | 'Deny', principal: string, sid: string) => ({
+    Sid: sid,
+    Effect: effect,
+    Principal: { AWS: principal },
+    Action: 'sts:AssumeRole',
+  });
+  const root = `arn:aws:iam::${ACCOUNT}:root`;
+  return {
+    users: { carol, dave },
+    roles: {
+      assumer,
+      rootTrusted: await role('root-trusted', [trust('Allow', root, 'TrustAccount')]),
+      userTrusted: await role('user-trusted', [trust('Allow', dave, 'TrustDave')]),
+      denyTrusted: await role('deny-trusted', [
+        trust('Allow', root, 'TrustAccount'),
+        trust('Deny', carol, 'NotCarol'),
+      ]),
+    },
+  };
 }
 
 /** Waits until the audit trail holds `n` denied records (read-only calls are written lazily). */
