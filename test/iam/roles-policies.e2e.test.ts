@@ -2,6 +2,7 @@
 import {
   AttachRolePolicyCommand,
   AttachUserPolicyCommand,
+  CreateAccessKeyCommand,
   CreatePolicyCommand,
   CreatePolicyVersionCommand,
   CreateRoleCommand,
@@ -24,6 +25,7 @@ import {
   ListRolePoliciesCommand,
   ListRolesCommand,
   ListRoleTagsCommand,
+  ListUsersCommand,
   PutRolePermissionsBoundaryCommand,
   PutRolePolicyCommand,
   PutUserPolicyCommand,
@@ -34,6 +36,7 @@ import {
   UpdateAssumeRolePolicyCommand,
   UpdateRoleCommand,
 } from '@aws-sdk/client-iam';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAwsCli, startTestServer, type TestServer } from '../helpers/server.js';
 
@@ -316,5 +319,46 @@ describe('managed policies', () => {
         )
       ).name,
     ).toBe('InvalidInputException');
+  });
+});
+
+describe('a store failure while reading a managed policy', () => {
+  it('fails the call closed, not as the caller’s MalformedPolicyDocument, and recovers', async () => {
+    await iam.send(new CreateUserCommand({ UserName: 'lister' }));
+    const created = await iam.send(
+      new CreatePolicyCommand({
+        PolicyName: 'list-users',
+        PolicyDocument: JSON.stringify({
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Action: 'iam:ListUsers', Resource: '*' }],
+        }),
+      }),
+    );
+    await iam.send(
+      new AttachUserPolicyCommand({ UserName: 'lister', PolicyArn: created.Policy!.Arn! }),
+    );
+    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: 'lister' }));
+    const lister = new IAMClient({
+      endpoint: t.server.url,
+      region: 'us-east-1',
+      credentials: {
+        accessKeyId: AccessKey!.AccessKeyId!,
+        secretAccessKey: AccessKey!.SecretAccessKey!,
+      },
+      maxAttempts: 1,
+    });
+    // The policy's versions cannot be read: the store fails under the loader.
+    const db = t.server.store.db;
+    await sql`ALTER TABLE iam_policy_versions RENAME TO iam_policy_versions_away`.execute(db);
+    try {
+      const err = await errorOf(lister.send(new ListUsersCommand({})));
+      expect(err.name).not.toBe('MalformedPolicyDocument');
+      expect(err.status).toBeGreaterThanOrEqual(500);
+    } finally {
+      await sql`ALTER TABLE iam_policy_versions_away RENAME TO iam_policy_versions`.execute(db);
+    }
+    // Past the policy-set cache's second, the same key works again.
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect((await lister.send(new ListUsersCommand({}))).Users?.length).toBeGreaterThan(0);
   });
 });
