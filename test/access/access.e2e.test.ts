@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedJsonRequest } from '../../src/cli/signed-fetch.js';
 import { runLatchkey, type CliResult } from '../helpers/cli.js';
+import { consoleSignIn } from '../helpers/console.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { createClusterWithProvider, createIrsaRole } from '../helpers/irsa.js';
 import {
@@ -259,16 +260,8 @@ describe('who-can with bucket policies and other accounts', () => {
   });
 
   it('the console’s who-can answers the same', async () => {
-    const signIn = await fetch(`${t.server.url}/_latchkey/console/sign-in`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.server.url },
-      body: new URLSearchParams({
-        accessKeyId: t.admin.accessKeyId,
-        secretAccessKey: t.admin.secretAccessKey,
-      }).toString(),
-    });
-    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const signIn = await consoleSignIn(t.server.url, t.admin.accessKeyId, t.admin.secretAccessKey);
+    const cookie = signIn.cookie ?? '';
     const q = new URLSearchParams({ action: 's3:GetObject', resource: 'arn:aws:s3:::partner-b/k' });
     const res = await fetch(`${t.server.url}/_latchkey/console/api/who-can?${q.toString()}`, {
       headers: { cookie },

@@ -6,6 +6,7 @@
 import { DeleteAccessKeyCommand, IAMClient } from '@aws-sdk/client-iam';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedJsonRequest } from '../../src/cli/signed-fetch.js';
+import { consoleSignIn, type ConsoleSignIn } from '../helpers/console.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { setUpAccess, waitForDenials, type AccessFixture } from '../access/fixture.js';
 
@@ -16,28 +17,12 @@ let base: string;
 const C = '/_latchkey/console';
 
 /** Signs in with an access key the way the form does; returns the response and cookie. */
-async function signIn(
+function signIn(
   accessKeyId: string,
   secretAccessKey: string,
-  headers: Record<string, string> = { origin: '' },
-): Promise<{ status: number; cookie?: string; location?: string; text: string }> {
-  const res = await fetch(`${base}${C}/sign-in`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: {
-      'content-type': 'application/x-www-form-urlencoded',
-      ...headers,
-      ...(headers.origin === '' ? { origin: base } : {}),
-    },
-    body: new URLSearchParams({ accessKeyId, secretAccessKey }).toString(),
-  });
-  const setCookie = res.headers.get('set-cookie') ?? undefined;
-  return {
-    status: res.status,
-    ...(setCookie ? { cookie: setCookie.split(';')[0] } : {}),
-    ...(res.headers.get('location') ? { location: res.headers.get('location') ?? '' } : {}),
-    text: await res.text(),
-  };
+  headers?: Record<string, string>,
+): Promise<ConsoleSignIn> {
+  return consoleSignIn(base, accessKeyId, secretAccessKey, headers);
 }
 
 async function adminCookie(): Promise<string> {

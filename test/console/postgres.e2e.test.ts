@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signedJsonRequest } from '../../src/cli/signed-fetch.js';
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { setUpAccess, waitForDenials } from '../access/fixture.js';
+import { consoleSignIn } from '../helpers/console.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { startTestServer, type TestServer } from '../helpers/server.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -47,17 +48,9 @@ afterAll(async () => {
 
 describe('on PostgreSQL, across replicas', () => {
   it('a session made by one replica opens on the other', async () => {
-    const res = await fetch(`${t.server.url}/_latchkey/console/sign-in`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.server.url },
-      body: new URLSearchParams({
-        accessKeyId: t.admin.accessKeyId,
-        secretAccessKey: t.admin.secretAccessKey,
-      }).toString(),
-    });
+    const res = await consoleSignIn(t.server.url, t.admin.accessKeyId, t.admin.secretAccessKey);
     expect(res.status).toBe(303);
-    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const cookie = res.cookie ?? '';
     const get = async (path: string) => {
       const r = await fetch(`${second.url}/_latchkey/console/api/${path}`, { headers: { cookie } });
       return { status: r.status, json: (await r.json()) as Record<string, unknown> };
@@ -86,16 +79,8 @@ describe('on PostgreSQL, across replicas', () => {
   });
 
   it('a sign-out on one replica ends the session on the other', async () => {
-    const res = await fetch(`${t.server.url}/_latchkey/console/sign-in`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.server.url },
-      body: new URLSearchParams({
-        accessKeyId: t.admin.accessKeyId,
-        secretAccessKey: t.admin.secretAccessKey,
-      }).toString(),
-    });
-    const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const res = await consoleSignIn(t.server.url, t.admin.accessKeyId, t.admin.secretAccessKey);
+    const cookie = res.cookie ?? '';
     const me = () => fetch(`${second.url}/_latchkey/console/api/me`, { headers: { cookie } });
     expect((await me()).status).toBe(200);
     const out = await fetch(`${t.server.url}/_latchkey/console/sign-out`, {
