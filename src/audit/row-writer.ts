@@ -13,7 +13,7 @@ export interface AuditRowWriter {
 }
 
 /** The columns of `audit_events`, in the order every insert gives them. */
-export const AUDIT_COLUMNS = [
+const AUDIT_COLUMNS = [
   'event_id',
   'event_time',
   'event_source',

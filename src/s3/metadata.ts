@@ -14,7 +14,7 @@ import { isPostgres, type S3ObjectTable, type S3Tables, type S3UploadTable } fro
  * other replicas' changes apply when their message arrives (see {@link S3MetadataOptions}), and
  * within this bound whether or not it does.
  */
-export const BUCKET_TTL_MS = 1_000;
+const BUCKET_TTL_MS = 1_000;
 const MAX_CACHED_BUCKETS = 10_000;
 
 /** A bucket. */
