@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { newEventId } from './event-id.js';
 import { redactSecrets } from './redact.js';
 import type { CloudTrailRecord, UserIdentity } from './record.js';
 import { auditUnavailable, type AuditTrail } from './trail.js';
@@ -89,7 +90,7 @@ export async function auditedCall<T>(
   const records = [record];
   if (notes.sharedWith !== undefined && notes.sharedWith !== record.recipientAccountId) {
     record.sharedEventID = randomUUID();
-    records.push({ ...record, eventID: randomUUID(), recipientAccountId: notes.sharedWith });
+    records.push({ ...record, eventID: newEventId(), recipientAccountId: notes.sharedWith });
   }
   if (kind === 'read') for (const r of records) trail.writeLater(r);
   else {

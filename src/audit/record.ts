@@ -2,8 +2,8 @@
  * CloudTrail's record format, and how Latchkey's callers map onto its `userIdentity`.
  * See https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html
  */
-import { randomUUID } from 'node:crypto';
 import type { Principal } from '../auth/index.js';
+import { newEventId } from './event-id.js';
 
 /** CloudTrail's `userIdentity`. */
 export interface UserIdentity {
@@ -145,7 +145,7 @@ export function newRecord(facts: CallFacts, now = new Date()): CloudTrailRecord 
     requestParameters: facts.requestParameters,
     responseElements: null,
     requestID: facts.requestId,
-    eventID: randomUUID(),
+    eventID: newEventId(now.getTime()),
     readOnly: facts.readOnly,
     eventType: 'AwsApiCall',
     managementEvent: !facts.dataEvent,

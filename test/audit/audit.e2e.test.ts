@@ -73,7 +73,12 @@ describe('audit trail', () => {
         accessKey: { accessKeyId: bobKeyId, secretAccessKey: 'HIDDEN_DUE_TO_SECURITY_REASONS' },
       },
     });
-    expect(created?.eventID).toMatch(/^[0-9a-f-]{36}$/);
+    // A version-7 UUID (RFC 9562) whose first 48 bits are the record's time.
+    expect(created?.eventID).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    const idTime = parseInt(created!.eventID.replace('-', '').slice(0, 12), 16);
+    expect(Math.abs(idTime - Date.parse(created!.eventTime))).toBeLessThan(1000);
     expect(created?.userAgent).toContain('aws-sdk-js');
     expect(created?.sourceIPAddress).toBe('127.0.0.1');
   });
