@@ -223,6 +223,32 @@ describe('objects', () => {
     expect(bed.tempFiles()).toEqual([]);
   });
 
+  it.each([
+    ['small (read at once)', 1000],
+    ['large (streamed)', 100 * 1024],
+  ])('a %s object read while it is overwritten is always one whole version', async (_, size) => {
+    const key = `racing-${size}`;
+    const versions = 'abcdefghijklmnop'.split('').map((c) => c.repeat(size));
+    await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: key, Body: versions[0] }));
+    let writing = true;
+    const writes = (async () => {
+      for (const body of versions.slice(1)) {
+        await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: key, Body: body }));
+      }
+    })().finally(() => (writing = false));
+    const bodies: string[] = [];
+    const readers = Array.from({ length: 8 }, async () => {
+      while (writing) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: 'objects', Key: key }));
+        bodies.push(await got.Body!.transformToString());
+      }
+    });
+    await Promise.all([writes, ...readers]);
+    expect(bodies.length).toBeGreaterThan(versions.length);
+    for (const body of bodies) expect(versions).toContain(body);
+    expect(bed.tempFiles()).toEqual([]);
+  });
+
   it('ranges: 206 with Content-Range, suffix ranges, 416 InvalidRange', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'objects', Key: 'digits', Body: '0123456789' }));
     const part = await s3.send(

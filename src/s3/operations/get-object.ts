@@ -1,5 +1,5 @@
 /** GetObject and HeadObject: conditions, ranges and part numbers, response overrides. */
-import type { FileHandle } from 'node:fs/promises';
+import type { ReadStream } from 'node:fs';
 import {
   authorizeCall,
   headerOf,
@@ -89,18 +89,17 @@ async function readObject(call: S3Call, head: boolean): Promise<S3Response> {
     if (range !== undefined) headers['content-range'] = `bytes ${start}-${end}/${object.size}`;
     if (head || object.size === 0) return { status, headers };
 
-    let handle: FileHandle;
+    let body: Buffer | ReadStream;
     try {
-      handle = await call.env.objects.openBlob(object.blob);
+      body =
+        end - start < SMALL_READ
+          ? await call.env.objects.readBlobRange(object.blob, start, end)
+          : call.env.objects.readStream(await call.env.objects.openBlob(object.blob), start, end);
     } catch (err) {
       // Overwritten or deleted since the row was read: read the row again.
       if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < OPEN_ATTEMPTS) continue;
       throw err;
     }
-    const body =
-      end - start < SMALL_READ
-        ? await call.env.objects.readRange(handle, start, end)
-        : call.env.objects.readStream(handle, start, end);
     return { status, headers, body };
   }
 }
