@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../secrets/index.js';
 import type { Kysely } from 'kysely';
 import { AwsError } from '../errors/index.js';
 import { isUniqueViolation, nowIso, type Database } from '../store/index.js';
@@ -230,6 +230,6 @@ export class AssociationDirectory {
 function newAssociationId(): string {
   const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';
   let id = 'a-';
-  for (const b of randomBytes(17)) id += alphabet[b % 36];
+  for (const b of randomBytesPooled(17)) id += alphabet[b % 36];
   return id;
 }

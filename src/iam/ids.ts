@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../secrets/index.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const BASE64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
 function randomFrom(alphabet: string, length: number): string {
   // Both alphabets have 32 or 64 symbols, so `byte % length` has no bias.
-  const bytes = randomBytes(length);
+  const bytes = randomBytesPooled(length);
   let out = '';
   for (const b of bytes) out += alphabet[b % alphabet.length];
   return out;

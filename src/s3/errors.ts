@@ -3,10 +3,10 @@
  * statuses and AWS's messages, the mapping from Latchkey's shared errors (authentication,
  * authorization, SigV4) to them, and the `<Error>` XML document.
  */
-import { randomBytes } from 'node:crypto';
 import { isAwsError } from '../errors/index.js';
 import { SigV4Error } from '../sigv4/index.js';
 import { escapeXml } from './xml.js';
+import { randomBytesPooled } from '../secrets/index.js';
 
 /** S3 error codes Latchkey answers with: HTTP status and AWS's default message. */
 const S3_ERRORS = {
@@ -313,7 +313,7 @@ export function toS3Error(err: unknown): S3Error {
 
 /** A 16-character request id, the form S3's have. */
 export function newRequestId(): string {
-  return randomBytes(8).toString('hex').toUpperCase();
+  return randomBytesPooled(8).toString('hex').toUpperCase();
 }
 
 /** An opaque host id (S3's `x-amz-id-2`). */

@@ -6,7 +6,7 @@
  * row that names it is committed after that, and the blob it replaced is removed last. So a
  * failed or interrupted write leaves the previous version untouched and no partial object.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../secrets/index.js';
 import {
   close as closeCb,
   constants,
@@ -67,7 +67,7 @@ export class ObjectStore {
 
   /** Opens a new temporary file for writing. */
   async createTemp(): Promise<TempFile> {
-    const path = join(this.#tmp, `${randomBytes(16).toString('hex')}.tmp`);
+    const path = join(this.#tmp, `${randomBytesPooled(16).toString('hex')}.tmp`);
     const fd = await openFd(path, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o600);
     const stream = createWriteStream('', { fd, autoClose: false, highWaterMark: 1024 * 1024 });
     return { path, stream, fd };
@@ -83,7 +83,7 @@ export class ObjectStore {
     } finally {
       await closeFd(temp.fd).catch(() => {});
     }
-    const id = randomBytes(16).toString('hex');
+    const id = randomBytesPooled(16).toString('hex');
     const dir = await this.#shardDir(id);
     try {
       await rename(temp.path, join(dir, id));

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { randomBytesPooled } from './random-bytes.js';
 
 const VERSION = 'v1';
 const IV_BYTES = 12;
@@ -14,7 +15,7 @@ const TAG_BYTES = 16;
  * openSecret(masterKey, sealed, accessKeyId) === secretAccessKey;
  */
 export function sealSecret(masterKey: Buffer, plaintext: string, context: string): string {
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesPooled(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', masterKey, iv);
   cipher.setAAD(Buffer.from(context, 'utf8'));
   const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);

@@ -1,5 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { Session } from './session.js';
+import { randomBytesPooled } from '../secrets/index.js';
 
 const PREFIX = 'LK1';
 const KEY_ID_BYTES = 8;
@@ -37,7 +38,7 @@ export function newSealingKey(): SealingKey {
 export function sealSession(keyring: SealingKeyring, session: Session): string {
   const { id, key } = keyring.current;
   const keyId = Buffer.from(id, 'hex');
-  const iv = randomBytes(IV_BYTES);
+  const iv = randomBytesPooled(IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(additionalData(keyId, session.accessKeyId));
   const body = Buffer.concat([cipher.update(JSON.stringify(session), 'utf8'), cipher.final()]);

@@ -3,7 +3,7 @@
  * AbortMultipartUpload, ListParts, ListMultipartUploads. Each part is its own blob; completion
  * assembles them into one new blob and swaps it in, with the upload's rows, in one transaction.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytesPooled } from '../../secrets/index.js';
 import { checksumRequestOf, parseContentMd5, readSmallBody } from '../body.js';
 import {
   authorizeCall,
@@ -92,7 +92,7 @@ export async function createMultipartUpload(call: S3Call): Promise<S3Response> {
     );
   }
   const upload: UploadRecord = {
-    uploadId: randomBytes(32).toString('base64url'),
+    uploadId: randomBytesPooled(32).toString('base64url'),
     bucket: bucket.name,
     key,
     ownerAccount: callerAccount(call) ?? bucket.ownerAccount,
