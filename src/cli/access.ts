@@ -17,6 +17,7 @@ interface WhoCanJson {
   resource: string;
   resourceAccount?: string;
   resourcePolicy?: string;
+  roleTrust?: { roleArn: string; known: boolean };
   principals: {
     kind: 'serviceAccount' | 'subjectPattern' | 'role' | 'user' | 'anonymous';
     accountId?: string;
@@ -92,6 +93,7 @@ export function registerAccessCommands(program: Command): void {
         `(with the bucket policy of ${result.resourcePolicy}, owned by account ${result.resourceAccount ?? ''})`,
       );
     }
+    if (result.roleTrust !== undefined) console.log(roleTrustLine(result.roleTrust));
     if (result.principals.length === 0) {
       console.log(`Nobody can do ${action} on ${resource}.`);
       return;
@@ -212,4 +214,11 @@ function describeSteps(steps: StepJson[]): string {
           : `assume → ${s.roleArn}`,
     )
     .join(', then ');
+}
+
+/** How `who-can` says which trust policy decided, or that none could. */
+function roleTrustLine(trust: { roleArn: string; known: boolean }): string {
+  return trust.known
+    ? `(decided with the trust policy of ${trust.roleArn})`
+    : `(Latchkey holds no role ${trust.roleArn}: identity policies alone decided)`;
 }

@@ -286,6 +286,8 @@ describe('who-can sts:AssumeRole on a role: its trust policy decides', () => {
   it('a trust policy naming one role: that role, not the admin nor a role it does not name', async () => {
     const out = await whoCanCli('sts:AssumeRole', fx.roles.target);
     expect(out.roleTrust).toEqual({ roleArn: fx.roles.target, known: true });
+    const text = await latchkey(['who-can', 'sts:AssumeRole', fx.roles.target]);
+    expect(text.stdout).toContain(`(decided with the trust policy of ${fx.roles.target})`);
     expect(out.resourceAccount).toBe('000000000000');
     // web-pod is named by the trust policy, and its own policy allows sts:AssumeRole on it.
     const pod = out.principals.find((p) => p.kind === 'role' && p.roleArn === fx.roles.pod);
@@ -342,6 +344,10 @@ describe('who-can sts:AssumeRole on a role: its trust policy decides', () => {
     const out = await whoCanApi('sts:AssumeRole', unknown);
     expect(out.roleTrust).toEqual({ roleArn: unknown, known: false });
     expect(users(out)).toEqual(expect.arrayContaining([ADMIN, tr.users.carol]));
+    const text = await latchkey(['who-can', 'sts:AssumeRole', unknown]);
+    expect(text.stdout).toContain(
+      `(Latchkey holds no role ${unknown}: identity policies alone decided)`,
+    );
     const other = await whoCanApi('iam:GetRole', tr.roles.userTrusted);
     expect(other.roleTrust).toBeUndefined();
     expect(users(other)).toContain(ADMIN);

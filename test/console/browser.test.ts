@@ -174,7 +174,17 @@ describe('the console in headless Chromium', () => {
     const text = await page.textContent('#who-can-table');
     expect(text).toContain('dev default/app');
     expect(text).toContain('user arn:aws:iam::000000000000:user/admin');
+    expect(await page.$('#who-can-role-trust')).toBeNull();
     await screenshot('11-who-can');
+
+    // On a role, its trust policy decides, and the page says so.
+    await page.fill('#who-can-form [name=action]', 'sts:AssumeRole');
+    await page.fill('#who-can-form [name=resource]', 'arn:aws:iam::000000000000:role/app-reader');
+    await page.click('#who-can-form button');
+    await page.waitForSelector('#who-can-role-trust');
+    expect(await page.textContent('#who-can-role-trust')).toBe(
+      'Decided with the trust policy of arn:aws:iam::000000000000:role/app-reader.',
+    );
   });
 
   it('shows lint findings with their fixes, and roles with their policies', async () => {

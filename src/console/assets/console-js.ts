@@ -191,6 +191,7 @@ export const CONSOLE_JS = String.raw`'use strict';
       var q = 'action=' + encodeURIComponent(form.querySelector('[name=action]').value) + '&resource=' + encodeURIComponent(form.querySelector('[name=resource]').value);
       get('who-can?' + q).then(function (r) {
         if (r.resourcePolicy) append(out, el('p', { class: 'muted', id: 'who-can-resource-policy', text: 'With the bucket policy of ' + r.resourcePolicy + ', owned by account ' + r.resourceAccount + '.' }));
+        if (r.roleTrust) append(out, el('p', { class: 'muted', id: 'who-can-role-trust', text: r.roleTrust.known ? 'Decided with the trust policy of ' + r.roleTrust.roleArn + '.' : 'Latchkey holds no role ' + r.roleTrust.roleArn + ': identity policies alone decided.' }));
         append(out, r.principals.length === 0 ? el('p', { class: 'muted', text: 'Nobody: no user or role allows it and no service account reaches a role that does.' }) :
           table('who-can-table', ['Who', 'Through', 'Allowed by'], r.principals.map(function (p) {
             var where = p.accountId && r.resourceAccount && p.accountId !== r.resourceAccount ? ' [account ' + p.accountId + ']' : '';
