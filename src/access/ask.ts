@@ -5,7 +5,13 @@
  */
 import type { PolicyDocument } from '../policy/index.js';
 import { canIt, canReach, checkResource, whoCan } from './queries.js';
-import type { CanItResult, CanReachResult, WhoCanResult } from './queries.js';
+import type {
+  CanItInput,
+  CanItResult,
+  CanReachInput,
+  CanReachResult,
+  WhoCanResult,
+} from './queries.js';
 import {
   accountsNamedBy,
   isAssumeRoleAction,
@@ -68,7 +74,7 @@ function otherAccountsNamed(facts: ResourceFacts, accountId: string, action: str
 export async function askCanReach(
   sources: AccessSources,
   accountId: string,
-  input: { cluster?: unknown; namespace?: unknown; serviceAccount?: unknown },
+  input: CanReachInput,
 ): Promise<CanReachResult> {
   const [snapshot, buckets] = await Promise.all([
     loadAccessSnapshot(sources, accountId),
@@ -81,13 +87,7 @@ export async function askCanReach(
 export async function askCanIt(
   sources: AccessSources,
   accountId: string,
-  input: {
-    cluster?: unknown;
-    namespace?: unknown;
-    serviceAccount?: unknown;
-    action?: unknown;
-    resource?: unknown;
-  },
+  input: CanItInput,
 ): Promise<CanItResult> {
   const [snapshot, facts] = await Promise.all([
     loadAccessSnapshot(sources, accountId),

@@ -117,6 +117,19 @@ export interface CanReachResult {
   paths: ReachPath[];
 }
 
+/** A "can it reach" question as it arrives (unchecked: `canReach` validates each field). */
+export interface CanReachInput {
+  cluster?: unknown;
+  namespace?: unknown;
+  serviceAccount?: unknown;
+}
+
+/** A "can it do this" question as it arrives (unchecked: `canIt` validates each field). */
+export interface CanItInput extends CanReachInput {
+  action?: unknown;
+  resource?: unknown;
+}
+
 /** The answer to "can it do this", with every path's reasoning. */
 export interface CanItResult {
   allowed: boolean;
@@ -162,7 +175,7 @@ export function checkResource(resource: unknown): string {
 /** Validates a service account's cluster, namespace and name against the snapshot. */
 export function checkServiceAccount(
   snapshot: AccessSnapshot,
-  input: { cluster?: unknown; namespace?: unknown; serviceAccount?: unknown },
+  input: CanReachInput,
 ): { cluster: string; namespace: string; serviceAccount: string } {
   for (const field of ['namespace', 'serviceAccount'] as const) {
     const v = input[field];
@@ -356,7 +369,7 @@ function accountPrincipals(
  */
 export function canReach(
   snapshot: AccessSnapshot,
-  input: { cluster?: unknown; namespace?: unknown; serviceAccount?: unknown },
+  input: CanReachInput,
   bucketPolicies: readonly BucketPolicy[] = [],
 ): CanReachResult {
   const sa = checkServiceAccount(snapshot, input);
@@ -396,13 +409,7 @@ export function canReach(
  */
 export function canIt(
   snapshot: AccessSnapshot,
-  input: {
-    cluster?: unknown;
-    namespace?: unknown;
-    serviceAccount?: unknown;
-    action?: unknown;
-    resource?: unknown;
-  },
+  input: CanItInput,
   facts: ResourceFacts = {},
 ): CanItResult {
   const sa = checkServiceAccount(snapshot, input);
