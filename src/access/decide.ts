@@ -76,6 +76,21 @@ function sessionContext(
   });
 }
 
+function userPrincipal(user: SnapshotUser, accountId: string): RequestPrincipal {
+  return { type: 'IAMUser', arn: user.arn, accountId, principalId: user.userId };
+}
+
+function userContext(user: SnapshotUser, accountId: string, resourceAccount: string) {
+  return buildRequestContext({
+    principalArn: user.arn,
+    principalAccount: accountId,
+    principalType: 'IAMUser',
+    userId: user.userId,
+    username: user.userName,
+    resourceAccount,
+  });
+}
+
 /** The account of a resource ARN, or `fallback` when the ARN names none (S3, `*`). */
 export function resourceAccountOf(resource: string, fallback: string): string {
   const account = resource.split(':')[4];
@@ -142,18 +157,11 @@ export function decideForUser(
   const resourceAccount = side.account ?? resourceAccountOf(resource, accountId);
   return evaluatePolicies(
     {
-      principal: { type: 'IAMUser', arn: user.arn, accountId, principalId: user.userId },
+      principal: userPrincipal(user, accountId),
       action,
       resource,
       resourceAccount,
-      context: buildRequestContext({
-        principalArn: user.arn,
-        principalAccount: accountId,
-        principalType: 'IAMUser',
-        userId: user.userId,
-        username: user.userName,
-        resourceAccount,
-      }),
+      context: userContext(user, accountId, resourceAccount),
       identityPolicies: user.identity.map((p) => p.compiled),
       ...(side.policy ? { resourcePolicy: side.policy } : {}),
     },
@@ -308,20 +316,13 @@ export function decideUserAssume(
   if (to.trust === undefined) return noPolicyDecision('trust');
   return evaluateTrust(
     {
-      principal: { type: 'IAMUser', arn: user.arn, accountId, principalId: user.userId },
+      principal: userPrincipal(user, accountId),
       action,
       roleArn: to.arn,
       roleAccount: to.accountId,
       trustPolicy: to.trust.compiled,
       context: {
-        ...buildRequestContext({
-          principalArn: user.arn,
-          principalAccount: accountId,
-          principalType: 'IAMUser',
-          userId: user.userId,
-          username: user.userName,
-          resourceAccount: to.accountId,
-        }),
+        ...userContext(user, accountId, to.accountId),
         'sts:RoleSessionName': SESSION_NAME,
       },
       identityPolicies: user.identity.map((p) => p.compiled),
