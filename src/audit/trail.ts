@@ -118,11 +118,17 @@ export class AuditTrail {
       this.logger.error({ dropped: dropped.length }, 'audit records lost: too many kept');
     }
     this.#retryTimer ??= setTimeout(() => {
-      this.#retryTimer = undefined;
-      this.#queue.push(...this.#retained);
-      this.#retained = [];
+      this.#requeueRetained();
       this.#scheduleFlush();
     }, RETRY_MS);
+  }
+
+  /** Puts the records kept after a failed write back in the queue (no retry is then pending). */
+  #requeueRetained(): void {
+    if (this.#retryTimer) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#queue.push(...this.#retained);
+    this.#retained = [];
   }
 
   #promoteLazy(): void {
@@ -178,10 +184,7 @@ export class AuditTrail {
    * failed write are tried once more).
    */
   async drain(): Promise<void> {
-    if (this.#retryTimer) clearTimeout(this.#retryTimer);
-    this.#retryTimer = undefined;
-    this.#queue.push(...this.#retained);
-    this.#retained = [];
+    this.#requeueRetained();
     if (this.#lazy.length > 0) this.#promoteLazy();
     else if (this.#queue.length > 0) this.#scheduleFlush();
     while (this.#flushing) await this.#flushing;

@@ -1,10 +1,9 @@
 /**
  * Cache invalidation across replicas. Each server caches what it reads on every request (policy
  * sets, access keys, the revocation list, the sealing keyring, S3 buckets) for a short, bounded
- * time. When
- * one replica changes one of them it applies the change to its own caches at once and
- * *publishes* a topic here; the other replicas drop the matching cache entries as soon as the
- * message arrives, instead of waiting for the time bound.
+ * time. When one replica changes one of them it applies the change to its own caches at once
+ * and *publishes* a topic here; the other replicas drop the matching cache entries as soon as
+ * the message arrives, instead of waiting for the time bound.
  *
  * On PostgreSQL the messages are `NOTIFY`s on one channel, received on a dedicated `LISTEN`
  * connection that reconnects by itself. While it is down (or a message is lost) the caches'

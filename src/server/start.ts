@@ -192,7 +192,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
             exporter: options.auditExportDir
               ? new JsonlExporter(options.auditExportDir)
               : undefined,
-            // SQLite commits block the thread that makes them: off the event loop.
+            // SQLite: a connection of its own, whose fsync runs off the event loop.
             writer: store.sqliteFile ? new SqliteRowWriter(store.sqliteFile) : undefined,
           });
     const retentionDays = options.auditRetentionDays ?? 90;

@@ -97,9 +97,9 @@ const STATEMENT_CACHE_SIZE = 256;
  * The connection as Kysely's SQLite driver sees it, changed in two ways:
  *
  * - Transactions begin `IMMEDIATE` (taking the write lock at once, waiting up to the busy
- *   timeout for it). The audit trail commits from a connection of its own;
- *   a deferred transaction that read before that commit and wrote after it would fail with
- *   SQLITE_BUSY instead of waiting.
+ *   timeout for it). The audit trail commits from a connection of its own; a deferred
+ *   transaction that read before that commit and wrote after it would fail with SQLITE_BUSY
+ *   instead of waiting.
  * - `prepare` is memoized: the driver prepares every query anew, and preparing (parsing and
  *   planning the SQL) cost more than running the request path's small lookups in profiles
  *   (bench/). Statements are reused only one at a time: the driver runs each synchronously to
